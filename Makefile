@@ -1,0 +1,61 @@
+# Thin wrapper over CMake. `make test` and `make demo` install their own dependencies.
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+JOBS     ?= $(shell nproc)
+CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 60
+
+.PHONY: all build deps test unit cli lab-test kernel-test asan fuzz fuzz-build bench demo install format tidy clean
+
+all: build
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Installs the Debian packages listed in deps/debian.txt (needs root; skips what is present).
+deps:
+	@scripts/deps
+
+# Every test: unit (Catch2) and CLI (bats, against real STUN servers in a private netns).
+test: deps build
+	ctest --test-dir $(BUILD) --output-on-failure
+	NATKIT_BIN=$(CURDIR)/$(BUILD) bats --print-output-on-failure tests/cli
+
+unit: build
+	ctest --test-dir $(BUILD) --output-on-failure
+
+cli: build
+	NATKIT_BIN=$(CURDIR)/$(BUILD) bats --print-output-on-failure tests/cli
+
+# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) unit BUILD=build-asan CMAKE_FLAGS="-DNATKIT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+
+fuzz-build:
+	CXX=clang++ cmake -S . -B build-fuzz -DNATKIT_FUZZ=ON -DNATKIT_TESTS=OFF \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNATKIT_SANITIZE=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+
+# Runs every fuzz target for FUZZ_SECONDS each, starting from its seed corpus.
+fuzz: fuzz-build
+	scripts/fuzz build-fuzz $(FUZZ_SECONDS)
+
+bench: deps build
+	bench/run
+
+demo: deps build
+	@scripts/demo
+
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+tidy: build
+	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'lib/*.cpp' 'cmd/*.cpp')
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,81 @@
+// stun-probe: find this host's public endpoint with STUN Binding requests (RFC 8489).
+#include <iostream>
+
+#include "io/cli.hpp"
+#include "io/log.hpp"
+#include "io/main.hpp"
+#include "io/ndjson.hpp"
+#include "io/records.hpp"
+#include "stun/probe.hpp"
+
+namespace po = boost::program_options;
+using namespace natkit;
+
+namespace {
+
+int run(int argc, char** argv, char** envp) {
+    io::Cli cli({"stun-probe", "stun-probe [OPTIONS] [SERVER...]",
+                 "Sends STUN Binding requests to every SERVER (HOST[:PORT], default port 3478) "
+                 "at once from one local port and prints one stun.binding record per server."});
+    cli.options().add_options()
+        ("server", po::value<std::vector<std::string>>(), "STUN server (also positional)")
+        ("ipv4,4", po::bool_switch(), "use IPv4 only")
+        ("ipv6,6", po::bool_switch(), "use IPv6 only")
+        ("source-port,p", po::value<int>(), "send from this local port (WireGuard's listen port)")
+        ("bind", po::value<std::string>(), "send from this local ADDR[:PORT]")
+        ("mode", po::value<std::string>()->default_value("auto"),
+         "auto|socket|raw: raw sends from a port another socket holds (needs CAP_NET_RAW)")
+        ("timeout", po::value<int>()->default_value(2000), "overall deadline per round, in ms")
+        ("rto", po::value<int>()->default_value(500), "initial retransmission timeout, in ms")
+        ("count", po::value<int>()->default_value(1), "rounds to run from the same port")
+        ("first", po::bool_switch(), "stop at the first answer");
+    cli.positional().add("server", -1);
+    auto vm = cli.parse(argc, argv, envp, std::cout);
+    if (!vm) return 0;
+
+    io::Log log(std::cerr, "stun-probe", cli.common().verbosity);
+    std::optional<net::Family> family;
+    if ((*vm)["ipv4"].as<bool>() && (*vm)["ipv6"].as<bool>()) {
+        throw usage_error("-4 and -6 exclude each other");
+    }
+    if ((*vm)["ipv4"].as<bool>()) family = net::Family::v4;
+    if ((*vm)["ipv6"].as<bool>()) family = net::Family::v6;
+
+    stun::ProbeOptions options;
+    options.timeout = std::chrono::milliseconds((*vm)["timeout"].as<int>());
+    options.retransmit.initial_rto = std::chrono::milliseconds((*vm)["rto"].as<int>());
+    options.count = (*vm)["count"].as<int>();
+    options.first = (*vm)["first"].as<bool>();
+    if (options.timeout.count() <= 0) throw usage_error("--timeout must be positive");
+    if (options.retransmit.initial_rto.count() <= 0) throw usage_error("--rto must be positive");
+    if (options.count < 1) throw usage_error("--count must be at least 1");
+
+    auto names = vm->count("server")
+                     ? stun::split_server_list((*vm)["server"].as<std::vector<std::string>>())
+                     : stun::default_servers();
+    std::vector<stun::ProbeTarget> targets;
+    for (const auto& name : names) targets.push_back(stun::resolve_target(name, family));
+
+    auto port = stun::LocalPort::open(
+        stun::local_port_request(
+            vm->count("bind") ? std::optional((*vm)["bind"].as<std::string>()) : std::nullopt,
+            vm->count("source-port") ? std::optional((*vm)["source-port"].as<int>())
+                                     : std::nullopt,
+            family, (*vm)["mode"].as<std::string>()),
+        log);
+
+    io::RecordWriter out(std::cout, cli.common().format);
+    int answered = stun::probe(port, targets, options,
+                               [&](const io::StunBinding& b) { out.write(io::to_json(b)); }, log);
+    if (answered == 0) {
+        log.error("no STUN server answered");
+        return static_cast<int>(ExitCode::failure);
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv, char** envp) {
+    return io::run_main("stun-probe", std::cerr, [&] { return run(argc, argv, envp); });
+}
