@@ -18,16 +18,25 @@ build:
 deps:
 	@scripts/deps
 
-# Every test: unit (Catch2) and CLI (bats, against real STUN servers in a private netns).
+# Every test: unit (Catch2), CLI (bats, real STUN servers in a private netns), the NAT lab,
+# and real kernel WireGuard under qemu. Needs root (namespaces, raw sockets).
 test: deps build
 	ctest --test-dir $(BUILD) --output-on-failure
 	NATKIT_BIN=$(CURDIR)/$(BUILD) bats --print-output-on-failure tests/cli
+	NATKIT_BIN=$(CURDIR)/$(BUILD) bats --print-output-on-failure tests/lab
+	bats --print-output-on-failure tests/kernel
 
 unit: build
 	ctest --test-dir $(BUILD) --output-on-failure
 
 cli: build
 	NATKIT_BIN=$(CURDIR)/$(BUILD) bats --print-output-on-failure tests/cli
+
+lab-test: build
+	NATKIT_BIN=$(CURDIR)/$(BUILD) bats --print-output-on-failure tests/lab
+
+kernel-test:
+	bats --print-output-on-failure tests/kernel
 
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:

@@ -37,12 +37,17 @@ std::string option_name_for(std::string_view variable) {
     return name;
 }
 
-void store_one(const po::options_description& all, const std::string& name,
-               const std::string& value, po::variables_map& vm) {
-    po::parsed_options parsed(&all);
+po::option option_of(const std::string& name, const std::string& value) {
     po::option option(name, {value});
     option.original_tokens = {name, value};
-    parsed.options.push_back(option);
+    return option;
+}
+
+// Stores options together, so that repeated values of a multi-value option add up.
+void store_options(const po::options_description& all, std::vector<po::option> options,
+                   po::variables_map& vm) {
+    po::parsed_options parsed(&all);
+    parsed.options = std::move(options);
     po::store(parsed, vm);
 }
 
@@ -88,26 +93,32 @@ Error Cli::usage(const std::string& problem) const {
 
 po::options_description Cli::common_description() const {
     po::options_description common("Common options");
-    common.add_options()("help,h", po::bool_switch(), "show this help and exit")(
-        "version", po::bool_switch(), "show the version and exit")(
-        "config", po::value<std::string>()->value_name("FILE"),
-        ("read options from FILE (default " + default_config_ + ", if it exists)").c_str())(
-        "verbose,v", po::bool_switch(), "log more to stderr (-vv: debug messages too)")(
-        "quiet,q", po::bool_switch(), "log errors only")("pretty", po::bool_switch(),
-                                                         "indent the JSON output")(
-        "text", po::bool_switch(), "print a short human summary instead of JSON");
+    auto config_help = "read options from FILE (default " + default_config_ + " if it exists)";
+    // clang-format off
+    common.add_options()
+        ("help,h", po::bool_switch(), "show this help and exit")
+        ("version", po::bool_switch(), "show the version and exit")
+        ("config", po::value<std::string>()->value_name("FILE"), config_help.c_str())
+        ("verbose,v", po::bool_switch(), "log more to stderr (-vv: debug messages too)")
+        ("quiet,q", po::bool_switch(), "log errors only")
+        ("pretty", po::bool_switch(), "indent the JSON output")
+        ("text", po::bool_switch(), "print a short human summary instead of JSON");
+    // clang-format on
     return common;
 }
 
 std::string Cli::help() const {
+    po::options_description all;  // printed together, so the columns line up
+    if (!tool_options_.options().empty()) all.add(tool_options_);
+    all.add(common_description());
     std::ostringstream text;
-    text << "Usage: " << info_.usage << "\n\n" << wrapped(info_.summary, 79) << "\n\n";
-    if (!tool_options_.options().empty()) text << tool_options_ << "\n";
-    text << common_description() << "\n"
+    text << "Usage: " << info_.usage << "\n\n"
+         << wrapped(info_.summary, 79) << "\n"
+         << all << "\n"
          << wrapped(
-                "Every option can also be set in an environment variable NATKIT_<OPTION> "
-                "(upper case, '-' as '_', e.g. NATKIT_PRETTY=1) or in the config file, "
-                "unsectioned or in a section [" +
+                "Options can also be set in environment variables NATKIT_<OPTION> (upper "
+                "case, '-' as '_', e.g. NATKIT_TIMEOUT=500, NATKIT_PRETTY=1) and in the "
+                "config file, unsectioned or in a section [" +
                     info_.name +
                     "]. The command line wins over the environment, which wins over the "
                     "file.",
@@ -160,7 +171,7 @@ void Cli::store_environment(const po::options_description& all, const char* cons
         auto name = option_name_for(variable.substr(0, equals));
         if (!has_option(all, name)) continue;
         try {
-            store_one(all, name, std::string(variable.substr(equals + 1)), vm);
+            store_options(all, {option_of(name, std::string(variable.substr(equals + 1)))}, vm);
         } catch (const po::error& e) {
             throw usage(std::string(variable.substr(0, equals)) + ": " + e.what());
         }
@@ -168,11 +179,6 @@ void Cli::store_environment(const po::options_description& all, const char* cons
 }
 
 namespace {
-
-struct ConfigOption {
-    std::string name;
-    std::string value;
-};
 
 std::vector<po::option> read_config_file(const std::string& path) {
     std::error_code ec;
@@ -206,30 +212,29 @@ void Cli::store_config(const po::options_description& all, po::variables_map& vm
         if (default_config_.empty() || !std::filesystem::exists(default_config_, ec)) return;
         path = default_config_;
     }
-    std::vector<ConfigOption> own_section, unsectioned;
+    std::vector<po::option> own_section, unsectioned;
     for (const auto& option : read_config_file(path)) {
         const auto& key = option.string_key;
         auto value = option.value.empty() ? std::string() : option.value.front();
         auto dot = key.find('.');
         if (dot == std::string::npos) {
-            if (has_option(all, key) && key != "config") unsectioned.push_back({key, value});
+            if (has_option(all, key) && key != "config") {
+                unsectioned.push_back(option_of(key, value));
+            }
         } else if (key.substr(0, dot) == info_.name) {
             auto name = key.substr(dot + 1);
             if (!has_option(all, name) || name == "config") {
                 throw usage(path + ": unknown option '" + name + "' in section [" + info_.name +
                             "]");
             }
-            own_section.push_back({name, value});
+            own_section.push_back(option_of(name, value));
         }
     }
-    for (const auto* options : {&own_section, &unsectioned}) {
-        for (const auto& [name, value] : *options) {
-            try {
-                store_one(all, name, value, vm);
-            } catch (const po::error& e) {
-                throw usage(path + ": " + e.what());
-            }
-        }
+    try {
+        store_options(all, std::move(own_section), vm);
+        store_options(all, std::move(unsectioned), vm);
+    } catch (const po::error& e) {
+        throw usage(path + ": " + e.what());
     }
 }
 

@@ -27,7 +27,7 @@ struct IcmpError {
 };
 
 class DatagramPort {
-public:
+  public:
     virtual ~DatagramPort() = default;
 
     // Non-blocking. {} on success, else the errno (system_category).
@@ -43,7 +43,7 @@ public:
     // "socket" or "raw", as in the stun.binding record's `mode`.
     virtual std::string_view mode() const = 0;
 
-protected:
+  protected:
     DatagramPort() = default;
     DatagramPort(const DatagramPort&) = default;
     DatagramPort(DatagramPort&&) = default;

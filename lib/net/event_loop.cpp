@@ -15,7 +15,9 @@ void EventLoop::watch(int fd, Callback on_ready) {
     watchers_[fd] = std::make_shared<Callback>(std::move(on_ready));
 }
 
-void EventLoop::unwatch(int fd) { watchers_.erase(fd); }
+void EventLoop::unwatch(int fd) {
+    watchers_.erase(fd);
+}
 
 EventLoop::TimerId EventLoop::call_at(Clock::time_point when, Callback callback) {
     TimerId id = next_id_++;

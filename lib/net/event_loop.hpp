@@ -14,7 +14,7 @@ namespace natkit::net {
 using Clock = std::chrono::steady_clock;
 
 class EventLoop {
-public:
+  public:
     using Callback = std::function<void()>;
     using TimerId = std::uint64_t;
 
@@ -39,7 +39,7 @@ public:
 
     bool idle() const { return watchers_.empty() && timers_.empty(); }
 
-private:
+  private:
     using TimerKey = std::pair<Clock::time_point, TimerId>;
 
     void fire_due_timers();

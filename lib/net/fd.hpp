@@ -8,7 +8,7 @@
 namespace natkit::net {
 
 class Fd {
-public:
+  public:
     Fd() = default;
     explicit Fd(int fd) : fd_(fd) {}
     ~Fd() { reset(); }
@@ -33,7 +33,7 @@ public:
         if (old >= 0 && old != fd) ::close(old);
     }
 
-private:
+  private:
     int fd_ = -1;
 };
 

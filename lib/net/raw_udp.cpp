@@ -20,7 +20,9 @@ namespace {
 constexpr std::size_t kMaxIpPacket = 65535;
 constexpr std::size_t kControlSize = CMSG_SPACE(sizeof(in6_pktinfo));
 
-std::error_code errno_code(int error) { return {error, std::system_category()}; }
+std::error_code errno_code(int error) {
+    return {error, std::system_category()};
+}
 
 std::string describe(Family family, std::uint16_t port) {
     return std::string("raw UDP socket (") + (family == Family::v4 ? "IPv4" : "IPv6") +
@@ -38,8 +40,9 @@ Fd open_raw_socket(Family family, std::uint16_t port) {
     int error = errno;
     std::string hint;
     if (error == EPERM || error == EACCES) {
-        hint = " (sharing a port another socket holds needs CAP_NET_RAW: run as root or "
-               "grant it with setcap cap_net_raw+ep)";
+        hint =
+            " (sharing a port another socket holds needs CAP_NET_RAW: run as root or "
+            "grant it with setcap cap_net_raw+ep)";
     } else if (error == EAFNOSUPPORT) {
         hint = " (this address family is not available on this host)";
     }
@@ -211,8 +214,8 @@ std::optional<Received> RawUdp::receive_from(std::span<std::uint8_t> buffer) {
         if (family_ == Family::v4) {
             datagram = parse_ipv4_udp(bytes);
         } else {
-            auto source = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&from),
-                                                  message.msg_namelen);
+            auto source =
+                Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&from), message.msg_namelen);
             auto destination = pktinfo_destination(message);
             if (source && destination) datagram = parse_udp(bytes, source->address, *destination);
         }

@@ -15,7 +15,7 @@
 namespace natkit::net {
 
 class RawUdp final : public DatagramPort {
-public:
+  public:
     // A SOCK_RAW/IPPROTO_UDP socket for `family`, filtered (classic BPF) to STUN datagrams for
     // `local_port`. With a specific `local_address`, sends leave from it and datagrams to other
     // addresses are dropped; otherwise each send uses the kernel's route source for its target.
@@ -32,7 +32,7 @@ public:
     Endpoint local_endpoint() const override;
     std::string_view mode() const override { return "raw"; }
 
-private:
+  private:
     RawUdp(Fd fd, Family family, std::uint16_t local_port, std::optional<IpAddress> local_address);
 
     std::optional<IpAddress> source_towards(const IpAddress& destination, std::uint16_t port) const;

@@ -37,7 +37,7 @@ std::uint16_t fold(std::uint64_t sum) {
 }
 
 std::uint64_t pseudo_header_sum(const IpAddress& source, const IpAddress& destination,
-                                 std::size_t udp_length) {
+                                std::size_t udp_length) {
     if (source.family != destination.family) {
         throw std::invalid_argument("UDP checksum: source and destination families differ");
     }
@@ -132,9 +132,9 @@ std::vector<sock_filter> stun_port_filter(Family family, std::uint16_t port) {
     if (family == Family::v6) {
         // Starts at the UDP header.
         return {
-            BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),                 // destination port
-            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 3),       //   else drop
-            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),                // payload bytes 4..7
+            BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),                        // destination port
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 3),              //   else drop
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),                       // payload bytes 4..7
             BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kStunMagicCookie, 0, 1),  //   else drop
             BPF_STMT(BPF_RET | BPF_K, keep),
             BPF_STMT(BPF_RET | BPF_K, 0),
@@ -142,14 +142,14 @@ std::vector<sock_filter> stun_port_filter(Family family, std::uint16_t port) {
     }
     // Starts at the IPv4 header.
     return {
-        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),                     // protocol
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kProtocolUdp, 0, 8),   //   else drop
-        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),                     // flags and fragment offset
-        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1FFF, 6, 0),        //   non-first fragment: drop
-        BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),                    // x = IP header length
-        BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),                     // destination port
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 3),           //   else drop
-        BPF_STMT(BPF_LD | BPF_W | BPF_IND, 12),                    // payload bytes 4..7
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),                        // protocol
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kProtocolUdp, 0, 8),      //   else drop
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),                        // flags and fragment offset
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1FFF, 6, 0),           //   non-first fragment: drop
+        BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),                       // x = IP header length
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),                        // destination port
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 3),              //   else drop
+        BPF_STMT(BPF_LD | BPF_W | BPF_IND, 12),                       // payload bytes 4..7
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kStunMagicCookie, 0, 1),  //   else drop
         BPF_STMT(BPF_RET | BPF_K, keep),
         BPF_STMT(BPF_RET | BPF_K, 0),

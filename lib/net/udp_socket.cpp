@@ -12,9 +12,13 @@ namespace natkit::net {
 
 namespace {
 
-int domain_of(Family family) { return family == Family::v4 ? AF_INET : AF_INET6; }
+int domain_of(Family family) {
+    return family == Family::v4 ? AF_INET : AF_INET6;
+}
 
-std::error_code errno_code(int error) { return {error, std::system_category()}; }
+std::error_code errno_code(int error) {
+    return {error, std::system_category()};
+}
 
 // Errors an ICMP message leaves pending on the socket (sk_err). The next send or receive
 // reports them once, whatever it was for; the details stay in the error queue.
@@ -174,9 +178,9 @@ std::optional<IcmpError> UdpSocket::receive_error() {
             throw std::system_error(error, std::system_category(),
                                     "cannot read the error queue of UDP " + local_.to_string());
         }
-        auto where = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&destination),
-                                             message.msg_namelen)
-                         .value_or(Endpoint{IpAddress::any(local_.family()), 0});
+        auto where =
+            Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&destination), message.msg_namelen)
+                .value_or(Endpoint{IpAddress::any(local_.family()), 0});
         where.address = where.address.unmapped();
         if (auto error = extended_error(message, where)) return error;
     }

@@ -10,7 +10,7 @@
 namespace natkit::net {
 
 class UdpSocket final : public DatagramPort {
-public:
+  public:
     // Binds to `local` (port 0 picks an ephemeral port). An unspecified IPv6 address with
     // dual_stack also carries IPv4 (IPV6_V6ONLY=0), and sends to IPv4 endpoints are mapped.
     // ICMP errors are queued (IP_RECVERR / IPV6_RECVERR). Non-blocking, close-on-exec.
@@ -27,7 +27,7 @@ public:
 
     int fd() const { return fd_.get(); }
 
-private:
+  private:
     UdpSocket(Fd fd, const Endpoint& local) : fd_(std::move(fd)), local_(local) {}
 
     Fd fd_;

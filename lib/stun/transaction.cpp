@@ -1,9 +1,10 @@
 #include "stun/transaction.hpp"
 
-#include <openssl/rand.h>
+#include <sys/random.h>
 
 #include <algorithm>
-#include <stdexcept>
+#include <cerrno>
+#include <system_error>
 
 namespace natkit::stun {
 
@@ -116,9 +117,16 @@ void ClientTransaction::finish(Outcome outcome, std::string detail) {
 }
 
 TransactionId random_transaction_id() {
+    // The kernel's CSPRNG directly: initialising a user-space DRBG costs more than a probe.
     TransactionId id{};
-    if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1) {
-        throw std::runtime_error("cannot get random bytes for a STUN transaction ID");
+    std::size_t filled = 0;
+    while (filled < id.size()) {
+        auto n = getrandom(id.data() + filled, id.size() - filled, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::system_error(errno, std::system_category(), "getrandom");
+        }
+        filled += static_cast<std::size_t>(n);
     }
     return id;
 }

@@ -3,7 +3,7 @@
 # behaviour of every router as seen by coturn's turnutils_natdiscovery and by
 # Vovida's stun client, hairpin on/off, short UDP timeouts, WireGuard through
 # the lab, etcd with one and three members, and a clean down.
-# Needs root. Run: bats tests/lab/lab.bats   (about 45 s)
+# Needs root. Run: bats tests/lab/lab.bats   (about 40 s)
 
 bats_require_minimum_version 1.5.0
 

@@ -48,10 +48,13 @@ struct Tool {
     std::ostringstream out;
 
     Tool() {
-        cli.options().add_options()("server", po::value<std::vector<std::string>>(), "STUN server")(
-            "timeout", po::value<int>()->default_value(2000), "deadline in ms")(
-            "source-port,p", po::value<int>(), "local port")("first", po::bool_switch(),
-                                                             "stop at the first answer");
+        // clang-format off
+        cli.options().add_options()
+            ("server", po::value<std::vector<std::string>>(), "STUN server")
+            ("timeout", po::value<int>()->default_value(2000), "deadline in ms")
+            ("source-port,p", po::value<int>(), "local port")
+            ("first", po::bool_switch(), "stop at the first answer");
+        // clang-format on
         cli.positional().add("server", -1);
         cli.set_default_config("/nonexistent/natkit-test.conf");
     }

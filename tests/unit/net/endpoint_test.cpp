@@ -78,13 +78,13 @@ TEST_CASE("Endpoint keeps IPv4-mapped IPv6 as IPv6", "[net][endpoint]") {
 
 TEST_CASE("Endpoint rejects what wg(8) would not write", "[net][endpoint]") {
     const char* bad[] = {
-        "1.2.3.4",          // no port
-        "[::1]",            // no port
-        "1.2.3.4:65536",    // port out of range
-        "1.2.3.4:99999999", // port out of range
-        "[1.2.3.4]:1",      // IPv4 in brackets
-        "::1:80",           // bare IPv6 without brackets
-        "2001:db8::1",      // bare IPv6 without brackets or port
+        "1.2.3.4",           // no port
+        "[::1]",             // no port
+        "1.2.3.4:65536",     // port out of range
+        "1.2.3.4:99999999",  // port out of range
+        "[1.2.3.4]:1",       // IPv4 in brackets
+        "::1:80",            // bare IPv6 without brackets
+        "2001:db8::1",       // bare IPv6 without brackets or port
         "",
         ":80",
         "1.2.3.4:",
@@ -126,8 +126,8 @@ TEST_CASE("Endpoint converts to and from sockaddr", "[net][endpoint]") {
         REQUIRE(endpoint);
         socklen_t length = 0;
         auto storage = endpoint->to_sockaddr(length);
-        CHECK(length == (endpoint->family() == Family::v4 ? sizeof(sockaddr_in)
-                                                          : sizeof(sockaddr_in6)));
+        CHECK(length ==
+              (endpoint->family() == Family::v4 ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)));
         auto back = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&storage), length);
         REQUIRE(back);
         CHECK(*back == *endpoint);

@@ -29,7 +29,9 @@ Pipe make_pipe() {
     return {Fd(ends[0]), Fd(ends[1])};
 }
 
-void put(const Fd& fd, char byte) { REQUIRE(::write(fd.get(), &byte, 1) == 1); }
+void put(const Fd& fd, char byte) {
+    REQUIRE(::write(fd.get(), &byte, 1) == 1);
+}
 
 }  // namespace
 

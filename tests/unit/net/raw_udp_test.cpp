@@ -66,9 +66,10 @@ TEST_CASE("RawUdp sends from a port another socket holds", "[net][raw_udp][root]
     SECTION("and receives only STUN to that port") {
         auto other = UdpSocket::bind({loopback, 0});
         // If anything but the last one passed, it would arrive first.
-        CHECK_FALSE(peer.send_to(Bytes(32, 0x04), {loopback, port}));    // not STUN
-        CHECK_FALSE(peer.send_to(stun(2), other.local_endpoint()));      // another port
-        CHECK_FALSE(peer.send_to(Bytes{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4}, {loopback, port}));
+        CHECK_FALSE(peer.send_to(Bytes(32, 0x04), {loopback, port}));  // not STUN
+        CHECK_FALSE(peer.send_to(stun(2), other.local_endpoint()));    // another port
+        CHECK_FALSE(
+            peer.send_to(Bytes{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4}, {loopback, port}));
         CHECK_FALSE(peer.send_to(stun(3), {loopback, port}));
         auto [reply, reply_from] = receive(raw);
         CHECK(reply == stun(3));

@@ -36,9 +36,9 @@ Endpoint ep(const char* text) {
 // payload 6162; sum 880e; checksum ~880e = 77f1.
 // IPv4 header (DF, TTL 64): 4500+001e+0000+4000+4011+0a00+0001+0a00+0002 = d932 -> 26cd.
 const Bytes kKnownIpv4Packet = {
-    0x45, 0x00, 0x00, 0x1e, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x26, 0xcd,
-    0x0a, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x02,  // IPv4 header
-    0x12, 0x34, 0x00, 0x50, 0x00, 0x0a, 0x77, 0xf1,  // UDP header
+    0x45, 0x00, 0x00, 0x1e, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+    0x26, 0xcd, 0x0a, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x02,  // IPv4 header
+    0x12, 0x34, 0x00, 0x50, 0x00, 0x0a, 0x77, 0xf1,              // UDP header
     'a',  'b',
 };
 constexpr std::size_t kUdpAt = 20;
@@ -162,9 +162,15 @@ TEST_CASE("parse_ipv4_udp accepts what the wire allows", "[net][udp_packet]") {
 
 TEST_CASE("parse_ipv4_udp rejects malformed packets", "[net][udp_packet]") {
     auto packet = kKnownIpv4Packet;
-    SECTION("too short for an IP header") { packet.resize(19); }
-    SECTION("too short for the UDP header") { packet.resize(27); }
-    SECTION("empty") { packet.clear(); }
+    SECTION("too short for an IP header") {
+        packet.resize(19);
+    }
+    SECTION("too short for the UDP header") {
+        packet.resize(27);
+    }
+    SECTION("empty") {
+        packet.clear();
+    }
     SECTION("IP version 6") {
         packet[0] = 0x65;
         fix_header_checksum(packet);
@@ -197,10 +203,18 @@ TEST_CASE("parse_ipv4_udp rejects malformed packets", "[net][udp_packet]") {
         write16(packet, 6, 0x0001);
         fix_header_checksum(packet);
     }
-    SECTION("bad IP header checksum") { packet[10] ^= 0x01; }
-    SECTION("UDP length below 8") { write16(packet, kUdpAt + 4, 7); }
-    SECTION("UDP length past the IP payload") { write16(packet, kUdpAt + 4, 11); }
-    SECTION("bad UDP checksum") { packet.back() ^= 0x01; }
+    SECTION("bad IP header checksum") {
+        packet[10] ^= 0x01;
+    }
+    SECTION("UDP length below 8") {
+        write16(packet, kUdpAt + 4, 7);
+    }
+    SECTION("UDP length past the IP payload") {
+        write16(packet, kUdpAt + 4, 11);
+    }
+    SECTION("bad UDP checksum") {
+        packet.back() ^= 0x01;
+    }
     SECTION("wrong address for the checksum") {
         packet[19] = 3;
         fix_header_checksum(packet);
@@ -289,7 +303,7 @@ std::uint32_t run_filter(const std::vector<sock_filter>& program, const Bytes& p
 }
 
 Bytes ipv4_packet(const Bytes& segment) {
-    const std::array<std::uint8_t, 20> header = {0x45, 0, 0, 0, 0,  0, 0x40, 0, 64, 17,
+    const std::array<std::uint8_t, 20> header = {0x45, 0, 0,  0, 0, 0, 0x40, 0, 64, 17,
                                                  0,    0, 10, 0, 0, 1, 10,   0, 0,  2};
     Bytes packet(header.size() + segment.size());
     std::copy(header.begin(), header.end(), packet.begin());
@@ -303,8 +317,7 @@ Bytes ipv4_packet(const Bytes& segment) {
 
 TEST_CASE("stun_port_filter passes STUN to the port and nothing else", "[net][udp_packet]") {
     auto stun = build_udp_segment(ep("10.0.0.1:3478"), ep("10.0.0.2:51820"), stun_payload(1));
-    auto other_port = build_udp_segment(ep("10.0.0.1:3478"), ep("10.0.0.2:51821"),
-                                        stun_payload(1));
+    auto other_port = build_udp_segment(ep("10.0.0.1:3478"), ep("10.0.0.2:51821"), stun_payload(1));
     Bytes wireguard_like(32, 0x04);
     auto not_stun = build_udp_segment(ep("10.0.0.1:3478"), ep("10.0.0.2:51820"), wireguard_like);
     auto short_payload = build_udp_segment(ep("10.0.0.1:3478"), ep("10.0.0.2:51820"),
@@ -395,8 +408,8 @@ TEST_CASE("stun_port_filter works attached to a raw socket", "[net][udp_packet][
     CHECK_FALSE(sender.send_to(stun_payload(3), target.local_endpoint()));
     REQUIRE(wait_readable(raw.get()));
     auto packet = receive_raw(raw.get());
-    auto view = family == Family::v4 ? parse_ipv4_udp(packet)
-                                     : parse_udp(packet, loopback, loopback);
+    auto view =
+        family == Family::v4 ? parse_ipv4_udp(packet) : parse_udp(packet, loopback, loopback);
     REQUIRE(view);
     CHECK(view->source == sender.local_endpoint());
     CHECK(view->destination.port == port);

@@ -139,8 +139,7 @@ TEST_CASE("UdpSocket::bind reports errno and the address", "[net][udp_socket]") 
     expect_error(*Endpoint::parse("[2001:db8::dead]:0"), EADDRNOTAVAIL);
 }
 
-TEST_CASE("UdpSocket reports ICMP port unreachable through receive_error",
-          "[net][udp_socket]") {
+TEST_CASE("UdpSocket reports ICMP port unreachable through receive_error", "[net][udp_socket]") {
     auto family = GENERATE(Family::v4, Family::v6);
     auto socket = UdpSocket::bind(loopback(family));
     auto closed = closed_port(family);
