@@ -55,7 +55,9 @@ void overwrite_u16(std::span<std::uint8_t> bytes, std::size_t at, std::uint16_t 
     bytes[at + 1] = static_cast<std::uint8_t>(value);
 }
 
-std::size_t padded(std::size_t length) { return (length + 3) & ~std::size_t{3}; }
+std::size_t padded(std::size_t length) {
+    return (length + 3) & ~std::size_t{3};
+}
 
 Bytes as_bytes(std::string_view text) {
     return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
@@ -94,9 +96,9 @@ std::optional<std::array<std::uint8_t, kIntegritySize>> hmac_sha1(Bytes key, Byt
     if (key.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) return {};
     std::array<std::uint8_t, kIntegritySize> mac{};
     unsigned int length = 0;
-    const auto* result = HMAC(EVP_sha1(), key.empty() ? &kNoKey : key.data(),
-                              static_cast<int>(key.size()), data.data(), data.size(), mac.data(),
-                              &length);
+    const auto* result =
+        HMAC(EVP_sha1(), key.empty() ? &kNoKey : key.data(), static_cast<int>(key.size()),
+             data.data(), data.size(), mac.data(), &length);
     if (result == nullptr || length != mac.size()) return {};
     return mac;
 }
@@ -176,7 +178,9 @@ struct Failure {
     }
 };
 
-Failure fail(std::string error) { return {std::move(error)}; }
+Failure fail(std::string error) {
+    return {std::move(error)};
+}
 
 template <typename T>
 Parsed<T> parsed(T value) {
@@ -311,29 +315,52 @@ Parsed<std::uint16_t> parse_response_port(Bytes value) {
 
 std::string attribute_name(std::uint16_t type) {
     switch (type) {
-        case attr::mapped_address: return "MAPPED-ADDRESS";
-        case attr::response_address: return "RESPONSE-ADDRESS";
-        case attr::change_request: return "CHANGE-REQUEST";
-        case attr::source_address: return "SOURCE-ADDRESS";
-        case attr::changed_address: return "CHANGED-ADDRESS";
-        case attr::username: return "USERNAME";
-        case attr::message_integrity: return "MESSAGE-INTEGRITY";
-        case attr::error_code: return "ERROR-CODE";
-        case attr::unknown_attributes: return "UNKNOWN-ATTRIBUTES";
-        case attr::realm: return "REALM";
-        case attr::nonce: return "NONCE";
-        case attr::message_integrity_sha256: return "MESSAGE-INTEGRITY-SHA256";
-        case attr::userhash: return "USERHASH";
-        case attr::xor_mapped_address: return "XOR-MAPPED-ADDRESS";
-        case attr::padding: return "PADDING";
-        case attr::response_port: return "RESPONSE-PORT";
-        case attr::xor_mapped_address_old: return "XOR-MAPPED-ADDRESS (old)";
-        case attr::software: return "SOFTWARE";
-        case attr::alternate_server: return "ALTERNATE-SERVER";
-        case attr::fingerprint: return "FINGERPRINT";
-        case attr::response_origin: return "RESPONSE-ORIGIN";
-        case attr::other_address: return "OTHER-ADDRESS";
-        default: return "attribute";
+        case attr::mapped_address:
+            return "MAPPED-ADDRESS";
+        case attr::response_address:
+            return "RESPONSE-ADDRESS";
+        case attr::change_request:
+            return "CHANGE-REQUEST";
+        case attr::source_address:
+            return "SOURCE-ADDRESS";
+        case attr::changed_address:
+            return "CHANGED-ADDRESS";
+        case attr::username:
+            return "USERNAME";
+        case attr::message_integrity:
+            return "MESSAGE-INTEGRITY";
+        case attr::error_code:
+            return "ERROR-CODE";
+        case attr::unknown_attributes:
+            return "UNKNOWN-ATTRIBUTES";
+        case attr::realm:
+            return "REALM";
+        case attr::nonce:
+            return "NONCE";
+        case attr::message_integrity_sha256:
+            return "MESSAGE-INTEGRITY-SHA256";
+        case attr::userhash:
+            return "USERHASH";
+        case attr::xor_mapped_address:
+            return "XOR-MAPPED-ADDRESS";
+        case attr::padding:
+            return "PADDING";
+        case attr::response_port:
+            return "RESPONSE-PORT";
+        case attr::xor_mapped_address_old:
+            return "XOR-MAPPED-ADDRESS (old)";
+        case attr::software:
+            return "SOFTWARE";
+        case attr::alternate_server:
+            return "ALTERNATE-SERVER";
+        case attr::fingerprint:
+            return "FINGERPRINT";
+        case attr::response_origin:
+            return "RESPONSE-ORIGIN";
+        case attr::other_address:
+            return "OTHER-ADDRESS";
+        default:
+            return "attribute";
     }
 }
 
@@ -350,13 +377,13 @@ std::string describe(const Attribute& attribute) {
 
 Parsed<Attribute> read_attribute(Bytes datagram, std::size_t at) {
     const std::size_t left = datagram.size() - at;
-    if (left < kAttributeHeaderSize) return fail("truncated attribute header at offset " +
-                                                 std::to_string(at));
+    if (left < kAttributeHeaderSize)
+        return fail("truncated attribute header at offset " + std::to_string(at));
     Attribute attribute{read_u16(datagram, at), at, {}};
     const std::size_t length = read_u16(datagram, at + 2);
     if (padded(length) > left - kAttributeHeaderSize) {
-        return fail(describe(attribute) + " has length " + std::to_string(length) +
-                    " (padded to " + std::to_string(padded(length)) + ") but only " +
+        return fail(describe(attribute) + " has length " + std::to_string(length) + " (padded to " +
+                    std::to_string(padded(length)) + ") but only " +
                     std::to_string(left - kAttributeHeaderSize) + " bytes remain");
     }
     attribute.value = datagram.subspan(at + kAttributeHeaderSize, length);
@@ -376,7 +403,7 @@ std::uint32_t crc_up_to(Bytes datagram, std::size_t end, std::size_t trailer_siz
 
 // Fills a Message from attributes, one at a time, with RFC 8489's rules for duplicates.
 class AttributeDecoder {
-public:
+  public:
     explicit AttributeDecoder(Message& message)
         : message_(message), mask_(xor_mask(message.cookie_field, message.transaction_id)) {}
 
@@ -393,8 +420,8 @@ public:
             return describe(attribute) + " " +
                    expected_length(kFingerprintSize, attribute.value.size());
         }
-        const auto crc = crc_up_to(datagram, attribute.offset,
-                                   kAttributeHeaderSize + kFingerprintSize);
+        const auto crc =
+            crc_up_to(datagram, attribute.offset, kAttributeHeaderSize + kFingerprintSize);
         if ((crc ^ kFingerprintXor) != read_u32(attribute.value, 0)) {
             return "fingerprint mismatch: the message was corrupted or is not STUN";
         }
@@ -407,7 +434,7 @@ public:
         if (!message_.xor_mapped_address) message_.xor_mapped_address = old_xor_mapped_address_;
     }
 
-private:
+  private:
     template <typename T>
     static std::string assign(std::optional<T>& field, Parsed<T> value) {
         if (!value.value) return value.error;
@@ -419,30 +446,49 @@ private:
         const Bytes v = attribute.value;
         Message& m = message_;
         switch (attribute.type) {
-            case attr::mapped_address: return assign(m.mapped_address, parse_address(v, {}));
+            case attr::mapped_address:
+                return assign(m.mapped_address, parse_address(v, {}));
             case attr::xor_mapped_address:
                 return assign(m.xor_mapped_address, parse_address(v, mask_));
             case attr::xor_mapped_address_old:
                 return assign(old_xor_mapped_address_, parse_address(v, mask_));
-            case attr::response_origin: return assign(m.response_origin, parse_address(v, {}));
-            case attr::other_address: return assign(m.other_address, parse_address(v, {}));
-            case attr::changed_address: return assign(m.changed_address, parse_address(v, {}));
-            case attr::source_address: return assign(m.source_address, parse_address(v, {}));
-            case attr::alternate_server: return assign(m.alternate_server, parse_address(v, {}));
-            case attr::software: return assign(m.software, parse_display_text(v));
-            case attr::username: return assign(m.username, parse_raw_text(v, kMaxUsernameBytes));
-            case attr::realm: return assign(m.realm, parse_raw_text(v, kMaxTextBytes));
-            case attr::nonce: return assign(m.nonce, parse_raw_text(v, kMaxTextBytes));
-            case attr::error_code: return assign(m.error_code, parse_error_code(v));
-            case attr::unknown_attributes: return decode_unknown_attributes(v);
-            case attr::change_request: return assign(m.change_request, parse_change_request(v));
-            case attr::response_port: return assign(m.response_port, parse_response_port(v));
-            case attr::padding: m.padding_length = v.size(); return {};
-            case attr::message_integrity: return decode_integrity(attribute);
+            case attr::response_origin:
+                return assign(m.response_origin, parse_address(v, {}));
+            case attr::other_address:
+                return assign(m.other_address, parse_address(v, {}));
+            case attr::changed_address:
+                return assign(m.changed_address, parse_address(v, {}));
+            case attr::source_address:
+                return assign(m.source_address, parse_address(v, {}));
+            case attr::alternate_server:
+                return assign(m.alternate_server, parse_address(v, {}));
+            case attr::software:
+                return assign(m.software, parse_display_text(v));
+            case attr::username:
+                return assign(m.username, parse_raw_text(v, kMaxUsernameBytes));
+            case attr::realm:
+                return assign(m.realm, parse_raw_text(v, kMaxTextBytes));
+            case attr::nonce:
+                return assign(m.nonce, parse_raw_text(v, kMaxTextBytes));
+            case attr::error_code:
+                return assign(m.error_code, parse_error_code(v));
+            case attr::unknown_attributes:
+                return decode_unknown_attributes(v);
+            case attr::change_request:
+                return assign(m.change_request, parse_change_request(v));
+            case attr::response_port:
+                return assign(m.response_port, parse_response_port(v));
+            case attr::padding:
+                m.padding_length = v.size();
+                return {};
+            case attr::message_integrity:
+                return decode_integrity(attribute);
             case attr::response_address:
             case attr::message_integrity_sha256:
-            case attr::userhash: return {};  // known, but nothing natkit uses
-            default: return note_unknown(attribute.type);
+            case attr::userhash:
+                return {};  // known, but nothing natkit uses
+            default:
+                return note_unknown(attribute.type);
         }
     }
 
@@ -472,7 +518,9 @@ private:
     std::optional<net::Endpoint> old_xor_mapped_address_;
 };
 
-DecodeResult failure(std::string error) { return {std::nullopt, std::move(error)}; }
+DecodeResult failure(std::string error) {
+    return {std::nullopt, std::move(error)};
+}
 
 // ---- attribute values: encoding ----
 
@@ -488,9 +536,9 @@ void set_length(std::vector<std::uint8_t>& out, std::size_t body_length) {
 }
 
 void put_attribute(std::vector<std::uint8_t>& out, std::uint16_t type, Bytes value) {
-    require(value.size() <= kMaxLengthField,
-            attribute_name(type) + " is " + std::to_string(value.size()) +
-                " bytes; an attribute holds at most 65535");
+    require(value.size() <= kMaxLengthField, attribute_name(type) + " is " +
+                                                 std::to_string(value.size()) +
+                                                 " bytes; an attribute holds at most 65535");
     put_u16(out, type);
     put_u16(out, static_cast<std::uint16_t>(value.size()));
     out.insert(out.end(), value.begin(), value.end());
@@ -662,7 +710,8 @@ bool verify_integrity(std::span<const std::uint8_t> datagram, const Message& dec
     constexpr std::size_t kAttributeSize = kAttributeHeaderSize + kIntegritySize;
     if (!decoded.integrity_offset) return false;
     const std::size_t at = *decoded.integrity_offset;
-    if (at < kHeaderSize || datagram.size() < kAttributeSize || at > datagram.size() - kAttributeSize ||
+    if (at < kHeaderSize || datagram.size() < kAttributeSize ||
+        at > datagram.size() - kAttributeSize ||
         at + kAttributeSize - kHeaderSize > kMaxLengthField) {
         return false;
     }
@@ -698,10 +747,14 @@ std::uint32_t fingerprint_of(std::span<const std::uint8_t> bytes_before_fingerpr
 
 std::string_view class_name(MessageClass cls) {
     switch (cls) {
-        case MessageClass::request: return "request";
-        case MessageClass::indication: return "indication";
-        case MessageClass::success: return "success response";
-        case MessageClass::error: return "error response";
+        case MessageClass::request:
+            return "request";
+        case MessageClass::indication:
+            return "indication";
+        case MessageClass::success:
+            return "success response";
+        case MessageClass::error:
+            return "error response";
     }
     return "unknown class";
 }

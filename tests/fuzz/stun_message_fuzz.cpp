@@ -75,6 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(reread.message.has_value(), "encode() output decodes");
     require_same_meaning(message, *reread.message);
     require(reread.message->fingerprint_valid, "re-encoded FINGERPRINT is valid");
-    require(verify_integrity(again, *reread.message, kKey), "re-encoded MESSAGE-INTEGRITY verifies");
+    require(verify_integrity(again, *reread.message, kKey),
+            "re-encoded MESSAGE-INTEGRITY verifies");
     return 0;
 }

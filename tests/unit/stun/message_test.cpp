@@ -29,7 +29,9 @@ Bytes hex(std::string_view text) {
     return out;
 }
 
-Bytes bytes_of(std::string_view text) { return Bytes(text.begin(), text.end()); }
+Bytes bytes_of(std::string_view text) {
+    return Bytes(text.begin(), text.end());
+}
 
 Endpoint endpoint(std::string_view text) {
     auto parsed = Endpoint::parse(text);
@@ -74,7 +76,8 @@ const Bytes kSampleLongTermRequest = hex(R"(
     00 08 00 14 f6 70 24 65 6d d6 4a 3e 02 b8 e0 71 2e 85 c9 a2 8c a8 96 66)");
 
 const Bytes kShortTermPassword = bytes_of("VOkJxbRl1RmTxUk/WvJxBt");
-const TransactionId kSampleId{0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae};
+const TransactionId kSampleId{0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34,
+                              0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae};
 const std::string kLongTermUsername =
     "\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf\xe3\x82\xb9";
 
@@ -95,7 +98,8 @@ std::string decode_error(const Bytes& datagram) {
 // One attribute, padded to 4 bytes.
 Bytes attribute(std::uint16_t type, const Bytes& value) {
     Bytes out{static_cast<std::uint8_t>(type >> 8), static_cast<std::uint8_t>(type),
-              static_cast<std::uint8_t>(value.size() >> 8), static_cast<std::uint8_t>(value.size())};
+              static_cast<std::uint8_t>(value.size() >> 8),
+              static_cast<std::uint8_t>(value.size())};
     out.insert(out.end(), value.begin(), value.end());
     while (out.size() % 4 != 0) out.push_back(0);
     return out;
@@ -161,8 +165,9 @@ TEST_CASE("RFC 5769 2.1: one flipped byte fails MI and FINGERPRINT", "[stun][rfc
         Bytes flipped = kSampleRequest;
         flipped[at] ^= 0x01;
         CHECK_FALSE(verify_integrity(flipped, m, kShortTermPassword));
-        CHECK(decode(flipped).error == "fingerprint mismatch: the message was corrupted or is not "
-                                       "STUN");
+        CHECK(decode(flipped).error ==
+              "fingerprint mismatch: the message was corrupted or is not "
+              "STUN");
     }
     Bytes bad_crc = kSampleRequest;
     bad_crc.back() ^= 0x80;
@@ -257,16 +262,14 @@ TEST_CASE("message type interleaves class and method bits", "[stun]") {
         std::uint16_t method;
         std::uint16_t type;
     };
-    for (const Case& c : {Case{MessageClass::request, 0x001, 0x0001},
-                          Case{MessageClass::indication, 0x001, 0x0011},
-                          Case{MessageClass::success, 0x001, 0x0101},
-                          Case{MessageClass::error, 0x001, 0x0111},
-                          Case{MessageClass::error, 0x003, 0x0113},
-                          Case{MessageClass::indication, 0x006, 0x0016},  // TURN Send
-                          Case{MessageClass::indication, 0x007, 0x0017},  // TURN Data
-                          Case{MessageClass::success, 0x009, 0x0109},     // ChannelBind
-                          Case{MessageClass::success, 0xFFF, 0x3FEF},
-                          Case{MessageClass::request, 0xFFF, 0x3EEF}}) {
+    for (const Case& c :
+         {Case{MessageClass::request, 0x001, 0x0001}, Case{MessageClass::indication, 0x001, 0x0011},
+          Case{MessageClass::success, 0x001, 0x0101}, Case{MessageClass::error, 0x001, 0x0111},
+          Case{MessageClass::error, 0x003, 0x0113},
+          Case{MessageClass::indication, 0x006, 0x0016},  // TURN Send
+          Case{MessageClass::indication, 0x007, 0x0017},  // TURN Data
+          Case{MessageClass::success, 0x009, 0x0109},     // ChannelBind
+          Case{MessageClass::success, 0xFFF, 0x3FEF}, Case{MessageClass::request, 0xFFF, 0x3EEF}}) {
         Message m;
         m.cls = c.cls;
         m.method = c.method;
@@ -320,8 +323,8 @@ TEST_CASE("XOR-MAPPED-ADDRESS is XORed on the wire", "[stun]") {
     m.transaction_id = kSampleId;
     m.xor_mapped_address = endpoint("192.0.2.1:32853");
     const Bytes wire = encode(m);
-    CHECK(wire == message_bytes(0x0001, kMagicCookie,
-                                attribute(0x0020, hex("0001 a147 e112a643"))));
+    CHECK(wire ==
+          message_bytes(0x0001, kMagicCookie, attribute(0x0020, hex("0001 a147 e112a643"))));
 }
 
 TEST_CASE("an IPv4-mapped IPv6 endpoint is written as IPv4", "[stun]") {
@@ -383,8 +386,7 @@ TEST_CASE("CHANGE-REQUEST flags and ERROR-CODE values round-trip", "[stun][round
 TEST_CASE("CHANGE-REQUEST wire flags are RFC 5780's", "[stun]") {
     Message m = binding_request(kSampleId);
     m.change_request = ChangeRequest{true, true};
-    CHECK(encode(m) ==
-          message_bytes(0x0001, kMagicCookie, attribute(0x0003, hex("00000006"))));
+    CHECK(encode(m) == message_bytes(0x0001, kMagicCookie, attribute(0x0003, hex("00000006"))));
 }
 
 TEST_CASE("encode adds MESSAGE-INTEGRITY and FINGERPRINT that verify", "[stun][roundtrip]") {
@@ -486,10 +488,8 @@ TEST_CASE("old XOR-MAPPED-ADDRESS 0x8020", "[stun]") {
 
 TEST_CASE("duplicate attributes: the first one wins", "[stun]") {
     const Message m = decoded(success_with(concat({
-        attribute(0x0001, kMapped192),
-        attribute(0x0001, hex("0001 0001 01020304")),
-        attribute(0x8022, bytes_of("first")),
-        attribute(0x8022, bytes_of("second")),
+        attribute(0x0001, kMapped192), attribute(0x0001, hex("0001 0001 01020304")),
+        attribute(0x8022, bytes_of("first")), attribute(0x8022, bytes_of("second")),
         attribute(0x0001, hex("0009 0001 01020304")),  // a bad duplicate is not even read
     })));
     CHECK(m.mapped_address == endpoint("192.0.2.1:32853"));
@@ -619,11 +619,11 @@ TEST_CASE("malformed messages are refused with a reason", "[stun][malformed]") {
             const Bytes wire = success_with(attribute(0x0009, Bytes{0, 0, cls, 0}));
             CHECK(decode_error(wire).find("class " + std::to_string(cls)) != std::string::npos);
         }
-        CHECK(decode_error(success_with(attribute(0x0009, Bytes{0, 0, 4, 100})))
-                  .find("number 100") != std::string::npos);
+        CHECK(
+            decode_error(success_with(attribute(0x0009, Bytes{0, 0, 4, 100}))).find("number 100") !=
+            std::string::npos);
         CHECK_FALSE(decode(success_with(attribute(0x0009, Bytes{0, 0, 4}))).message);
-        CHECK(decoded(success_with(attribute(0x0009, Bytes{0, 0, 6, 99}))).error_code->code ==
-              699);
+        CHECK(decoded(success_with(attribute(0x0009, Bytes{0, 0, 6, 99}))).error_code->code == 699);
     }
     SECTION("wrong FINGERPRINT") {
         Message m;
@@ -642,8 +642,8 @@ TEST_CASE("malformed messages are refused with a reason", "[stun][malformed]") {
         CHECK_FALSE(decode(success_with(attribute(0x000A, Bytes(3, 0)))).message);
     }
     SECTION("over-long text") {
-        CHECK(decode_error(success_with(attribute(0x8022, Bytes(764, 'a'))))
-                  .find("at most 763") != std::string::npos);
+        CHECK(decode_error(success_with(attribute(0x8022, Bytes(764, 'a')))).find("at most 763") !=
+              std::string::npos);
         CHECK(decoded(success_with(attribute(0x8022, Bytes(763, 'a')))).software->size() == 763);
         CHECK_FALSE(decode(success_with(attribute(0x0006, Bytes(514, 'a')))).message);
         CHECK_FALSE(decode(success_with(attribute(0x0014, Bytes(764, 'a')))).message);
