@@ -28,8 +28,8 @@ void check_binding(const InputRecord& record) {
 
 void write_all_formats(const json& value) {
     std::ostringstream out;
-    for (auto format : {OutputFormat{false, false}, OutputFormat{true, false},
-                        OutputFormat{false, true}}) {
+    for (auto format :
+         {OutputFormat{false, false}, OutputFormat{true, false}, OutputFormat{false, true}}) {
         RecordWriter(out, format).write(value);
     }
 }
