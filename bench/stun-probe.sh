@@ -30,9 +30,11 @@ echo "== peak RSS of one probe (GNU time, max resident set size)"
 rss() { in_ns /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -n 1; }
 printf '| client | peak RSS (KiB) |\n|---|---|\n'
 printf '| natkit stun-probe | %s |\n' "$(rss "$probe" 127.0.0.1)"
-printf '| natkit stun-probe, raw mode (-p held port) | %s |\n' "$(
-    in_ns socat -u UDP4-RECV:41000 /dev/null & h=$!; sleep 0.2
-    rss "$probe" -4 -p 41000 127.0.0.1; kill $h)"
+in_ns socat -u UDP4-RECV:41000 /dev/null &
+holder=$!
+nk_wait_udp "$NS" 0.0.0.0 41000
+printf '| natkit stun-probe, raw mode (-p held port) | %s |\n' "$(rss "$probe" -4 -p 41000 127.0.0.1)"
+kill "$holder"
 printf '| turnutils_stunclient | %s |\n' "$(rss turnutils_stunclient 127.0.0.1)"
 printf '| Vovida stun (test 1) | %s |\n' "$(rss stun 127.0.0.1 1)"
 
@@ -57,5 +59,19 @@ stamp in_ns sh -c 'for s in 127.0.0.1 127.0.0.3 192.0.2.99; do
 done; wait'
 echo "Vovida stun (test 1), one process per server, in parallel:"
 stamp in_ns sh -c 'for s in 127.0.0.1 127.0.0.3:3480 192.0.2.99; do
-    (timeout 2 stun $s 1 2>&1 | grep -m1 -iE "MappedAddress|mapped" | sed "s/^/$s: /") &
+    (timeout 2 stun $s 1 -v 2>&1 | grep -m1 "^MappedAddress" | sed "s/^/$s: /") &
 done; wait'
+
+echo
+echo "== a dead server alone: when does each client give up? (capped at 30 s)"
+printf '| client | gives up after (s) |\n|---|---|\n'
+giveup() {
+    local start end
+    start=$(date +%s%N)
+    in_ns timeout 30 "$@" >/dev/null 2>&1 || true
+    end=$(date +%s%N)
+    printf '%d.%02d' $(( (end - start) / 1000000000 )) $(( (end - start) / 10000000 % 100 ))
+}
+printf '| natkit stun-probe (default deadline) | %s |\n' "$(giveup "$probe" 192.0.2.99)"
+printf '| turnutils_stunclient | %s |\n' "$(giveup turnutils_stunclient 192.0.2.99)"
+printf '| Vovida stun (test 1) | %s |\n' "$(giveup stun 192.0.2.99 1)"
