@@ -6,6 +6,7 @@
 #include "io/main.hpp"
 #include "io/ndjson.hpp"
 #include "io/records.hpp"
+#include "nat/behavior.hpp"
 #include "stun/probe.hpp"
 
 namespace po = boost::program_options;
@@ -28,7 +29,9 @@ int run(int argc, char** argv, char** envp) {
         ("timeout", po::value<int>()->default_value(2000), "overall deadline per round, in ms")
         ("rto", po::value<int>()->default_value(500), "initial retransmission timeout, in ms")
         ("count", po::value<int>()->default_value(1), "rounds to run from the same port")
-        ("first", po::bool_switch(), "stop at the first answer");
+        ("first", po::bool_switch(), "stop at the first answer")
+        ("behavior", po::bool_switch(),
+         "run the RFC 5780 behaviour tests (mapping, filtering, hairpin) against each SERVER");
     cli.positional().add("server", -1);
     auto vm = cli.parse(argc, argv, envp, std::cout);
     if (!vm) return 0;
@@ -65,8 +68,15 @@ int run(int argc, char** argv, char** envp) {
         log);
 
     io::RecordWriter out(std::cout, cli.common().format);
-    int answered = stun::probe(port, targets, options,
-                               [&](const io::StunBinding& b) { out.write(io::to_json(b)); }, log);
+    auto emit = [&](const io::StunBinding& b) { out.write(io::to_json(b)); };
+    int answered = 0;
+    if ((*vm)["behavior"].as<bool>()) {
+        nat::BehaviorOptions behavior;
+        behavior.timeout = options.timeout;
+        answered = nat::run_behavior(port, targets, behavior, emit, log);
+    } else {
+        answered = stun::probe(port, targets, options, emit, log);
+    }
     if (answered == 0) {
         log.error("no STUN server answered");
         return static_cast<int>(ExitCode::failure);

@@ -17,12 +17,13 @@ constexpr std::array<std::string_view, 6> kTests = {"binding",     "mapping-2", 
                                                     "filtering-2", "filtering-3", "hairpin"};
 constexpr std::array<std::string_view, 4> kTransports = {"udp", "tcp", "tls", "dtls"};
 constexpr std::array<std::string_view, 2> kModes = {"socket", "raw"};
-constexpr std::array<std::string_view, 6> kErrors = {
-    "timeout", "unreachable", "bad-response", "error-response", "unresolved", "send-failed"};
-constexpr std::array<std::string_view, 15> kStunBindingFields = {
-    "kind",          "server", "server_name", "test",      "local", "mapped",   "response_origin",
-    "other_address", "rtt_ms", "software",    "transport", "mode",  "attempts", "error",
-    "detail"};
+constexpr std::array<std::string_view, 7> kErrors = {
+    "timeout",    "unreachable", "bad-response", "error-response",
+    "unresolved", "send-failed", "unsupported"};
+constexpr std::array<std::string_view, 16> kStunBindingFields = {
+    "kind",     "server",        "server_name", "test",      "local", "mapped",
+    "response_origin", "response_source", "other_address", "rtt_ms", "software",
+    "transport", "mode", "attempts", "error", "detail"};
 
 double round_to_tenth(double value) {
     if (!std::isfinite(value) || std::fabs(value) > 1e12) return value;
@@ -49,9 +50,10 @@ std::string one_of(const InputRecord& r, const std::string& source, std::string_
                      "expected one of " + list + ", got " + describe(json(*value)));
 }
 
+template <std::size_t N>
 std::optional<std::string> optional_one_of(const InputRecord& r, const std::string& source,
                                            std::string_view field,
-                                           const std::array<std::string_view, 6>& allowed) {
+                                           const std::array<std::string_view, N>& allowed) {
     if (!optional_string(r, source, field)) return std::nullopt;
     return one_of(r, source, field, allowed, "");
 }
@@ -106,6 +108,7 @@ json to_json(const StunBinding& b) {
     put(j, "local", b.local);
     put(j, "mapped", b.mapped);
     put(j, "response_origin", b.response_origin);
+    put(j, "response_source", b.response_source);
     put(j, "other_address", b.other_address);
     if (b.rtt_ms && std::isfinite(*b.rtt_ms)) j["rtt_ms"] = round_to_tenth(*b.rtt_ms);
     put(j, "software", b.software);
@@ -135,6 +138,7 @@ StunBinding stun_binding_from_json(const InputRecord& r, const std::string& sour
     b.local = optional_endpoint(r, source, "local");
     b.mapped = optional_endpoint(r, source, "mapped");
     b.response_origin = optional_endpoint(r, source, "response_origin");
+    b.response_source = optional_endpoint(r, source, "response_source");
     b.other_address = optional_endpoint(r, source, "other_address");
     b.rtt_ms = rtt(r, source);
     b.software = optional_string(r, source, "software");

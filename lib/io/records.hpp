@@ -16,14 +16,17 @@ struct StunBinding {
     std::string test = "binding";  // or mapping-2, mapping-3, filtering-2, filtering-3, hairpin
     std::optional<net::Endpoint> local;
     std::optional<net::Endpoint> mapped;
-    std::optional<net::Endpoint> response_origin;
+    std::optional<net::Endpoint> response_origin;  // RESPONSE-ORIGIN, as the server claims
+    std::optional<net::Endpoint> response_source;  // where the answer really came from, when
+                                                   // that is not `server` (RFC 5780 tests)
     std::optional<net::Endpoint> other_address;
     std::optional<double> rtt_ms;
     std::optional<std::string> software;
     std::string transport = "udp";  // or tcp, tls, dtls
     std::string mode = "socket";    // or "raw"
     int attempts = 0;               // requests sent
-    // timeout, unreachable, bad-response, error-response, unresolved, send-failed
+    // timeout, unreachable, bad-response, error-response, unresolved, send-failed,
+    // unsupported (the server cannot run this RFC 5780 test: no OTHER-ADDRESS)
     std::optional<std::string> error;
     std::optional<std::string> detail;  // e.g. "ICMP port unreachable", "420 Unknown Attribute"
     json extra = json::object();        // unknown input fields, passed through on output

@@ -98,6 +98,16 @@ std::string nat_report_text(const json& r) {
     if (is_true(r, "hairpinning")) line += "  hairpinning";
     if (auto servers = number_field(r, "servers_used")) line += "  " + counted(*servers, "server");
     add(line, "", number_field(r, "elapsed_ms"), " ms");
+    if (auto reasons = r.find("reasons"); reasons != r.end() && reasons->is_array()) {
+        for (const auto& reason : *reasons) {
+            if (reason.is_string()) line += "\n  why: " + reason.get<std::string>();
+        }
+    }
+    if (auto pair = r.find("pair"); pair != r.end() && pair->is_object()) {
+        line += "\n  pair: " + field(*pair, "verdict").value_or("?");
+        if (auto peer = field(*pair, "peer_nat_type")) line += " (peer: " + *peer + ")";
+        if (auto rule = field(*pair, "rule")) line += ": " + *rule;
+    }
     return line;
 }
 

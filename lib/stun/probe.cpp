@@ -7,6 +7,7 @@
 
 #include "io/error.hpp"
 #include "net/event_loop.hpp"
+#include "stun/session.hpp"
 #include "net/raw_udp.hpp"
 #include "net/udp_socket.hpp"
 
@@ -67,6 +68,23 @@ double to_ms(Duration d) {
 }
 
 }  // namespace
+
+void fill_from_transaction(io::StunBinding& b, const ClientTransaction& tx) {
+    b.attempts = tx.sends();
+    if (const auto& response = tx.response()) {
+        if (auto mapped = response->reflexive_address()) {
+            b.mapped = net::Endpoint{mapped->address.unmapped(), mapped->port};
+        }
+        b.response_origin = response->response_origin;
+        b.other_address = response->alternate_address();
+        b.software = response->software;
+    }
+    if (tx.rtt()) b.rtt_ms = std::round(to_ms(*tx.rtt()) * 10) / 10;
+    if (tx.outcome() != Outcome::success) {
+        b.error = std::string(outcome_name(tx.outcome()));
+        if (!tx.detail().empty()) b.detail = tx.detail();
+    }
+}
 
 ProbeTarget resolve_target(const std::string& name, std::optional<net::Family> family) {
     auto where = net::split_host_port(name, kDefaultPort);
@@ -215,62 +233,39 @@ std::optional<net::Endpoint> LocalPort::local_towards(const net::Endpoint& serve
 
 namespace {
 
-// One server's transaction within a round.
-struct Slot {
-    const ProbeTarget* target = nullptr;
-    net::DatagramPort* port = nullptr;
-    std::optional<ClientTransaction> tx;
-    std::optional<net::EventLoop::TimerId> timer;
-    bool reported = false;
-};
-
-io::StunBinding record_for(const Slot& slot, const LocalPort& local) {
+io::StunBinding record_for(const ProbeTarget& target, const ClientTransaction* tx,
+                           const LocalPort& local) {
     io::StunBinding b;
-    b.server_name = slot.target->name;
-    b.server = slot.target->address;
+    b.server_name = target.name;
+    b.server = target.address;
     b.mode = std::string(local.mode());
     if (b.server) b.local = local.local_towards(*b.server);
-    if (!slot.tx) {
-        b.error = slot.target->address ? "unreachable" : "unresolved";
-        b.detail = slot.target->address ? "no local socket of this address family"
-                                        : slot.target->resolve_error;
+    if (!tx) {
+        b.error = target.address ? "unreachable" : "unresolved";
+        b.detail = target.address ? "no local socket of this address family"
+                                  : target.resolve_error;
         return b;
     }
-    const auto& tx = *slot.tx;
-    b.attempts = tx.sends();
-    if (const auto& response = tx.response()) {
-        if (auto mapped = response->reflexive_address()) {
-            b.mapped = net::Endpoint{mapped->address.unmapped(), mapped->port};
-        }
-        b.response_origin = response->response_origin;
-        b.other_address = response->alternate_address();
-        b.software = response->software;
-    }
-    if (tx.rtt()) b.rtt_ms = std::round(to_ms(*tx.rtt()) * 10) / 10;
-    if (tx.outcome() != Outcome::success) {
-        b.error = std::string(outcome_name(tx.outcome()));
-        if (!tx.detail().empty()) b.detail = tx.detail();
-    }
+    fill_from_transaction(b, *tx);
     return b;
 }
 
+// One round: every target at once on one session; records as transactions finish.
 class Round {
 public:
-    Round(const LocalPort& local, const std::vector<ProbeTarget>& targets,
-          const ProbeOptions& options, const BindingSink& emit, io::Log& log)
-        : local_(local), options_(options), emit_(emit), log_(log) {
-        auto now = Clock::now();
-        slots_.resize(targets.size());
-        for (std::size_t i = 0; i < targets.size(); ++i) start(slots_[i], targets[i], now);
-    }
+    Round(const LocalPort& local, const ProbeOptions& options, const BindingSink& emit,
+          io::Log& log)
+        : local_(local), options_(options), emit_(emit), log_(log) {}
 
-    int run() {
-        for (auto* port : local_.all()) {
-            for (int fd : port->fds()) loop_.watch(fd, [this, port] { drain(*port); });
-        }
-        loop_.call_at(Clock::now() + options_.timeout, [this] { expire_all(); });
-        for (auto& slot : slots_) service(slot);
-        if (!all_reported()) loop_.run();
+    int run(const std::vector<ProbeTarget>& targets) {
+        for (auto* port : local_.all()) session_.attach(*port);
+        loop_.call_at(Clock::now() + options_.timeout, [this] {
+            session_.expire_all();
+            loop_.stop();
+        });
+        pending_ = targets.size();
+        for (const auto& target : targets) start(target);
+        if (pending_ > 0 && !stopped_) loop_.run();
         // With --first, failures are only worth showing when nobody answered.
         if (answered_ == 0) {
             for (const auto& record : held_failures_) emit_(record);
@@ -279,84 +274,25 @@ public:
     }
 
 private:
-    void start(Slot& slot, const ProbeTarget& target, TimePoint now) {
-        slot.target = &target;
-        if (!target.address) return;
-        slot.port = local_.for_family(target.address->family());
-        if (!slot.port) return;
-        auto id = random_transaction_id();
-        slot.tx.emplace(*target.address, id, encode(binding_request(id)), options_.retransmit,
-                        now);
-    }
-
-    void service(Slot& slot) {
-        if (slot.reported) return;
-        if (slot.tx && !slot.tx->finished()) {
-            auto bytes = slot.tx->poll(Clock::now());
-            if (!bytes.empty()) {
-                if (auto ec = slot.port->send_to(bytes, slot.tx->server())) {
-                    slot.tx->on_unreachable("send failed: " + ec.message());
-                }
-            }
-        }
-        if (!slot.tx || slot.tx->finished()) {
-            report(slot);
+    void start(const ProbeTarget& target) {
+        auto* port = target.address ? local_.for_family(target.address->family()) : nullptr;
+        if (!port) {
+            report(record_for(target, nullptr, local_), false);
             return;
         }
-        slot.timer = loop_.call_at(slot.tx->deadline(), [this, &slot] {
-            slot.timer.reset();
-            service(slot);
+        Session::Request request{*target.address, binding_request({}), options_.retransmit,
+                                 {}, false};
+        session_.start(*port, std::move(request), [this, &target](const ClientTransaction& tx) {
+            report(record_for(target, &tx, local_), tx.outcome() == Outcome::success);
         });
     }
 
-    void drain(net::DatagramPort& port) {
-        while (auto error = port.receive_error()) {
-            for (auto& slot : slots_) {
-                if (slot.port == &port && slot.tx && !slot.tx->finished() &&
-                    slot.tx->server() == net::Endpoint{error->destination.address.unmapped(),
-                                                       error->destination.port}) {
-                    slot.tx->on_unreachable(std::string("ICMP: ") + std::strerror(error->error));
-                    finish(slot);
-                }
-            }
-        }
-        while (auto received = port.receive_from(buffer_)) {
-            std::span<const std::uint8_t> datagram(buffer_.data(), received->size);
-            auto now = Clock::now();
-            for (auto& slot : slots_) {
-                if (slot.port == &port && slot.tx && slot.tx->on_datagram(datagram,
-                                                                          received->from, now)) {
-                    finish(slot);
-                    break;
-                }
-            }
-            if (stopped_) return;
-        }
-    }
-
-    void finish(Slot& slot) {
-        if (slot.timer) loop_.cancel(*slot.timer);
-        slot.timer.reset();
-        report(slot);
-    }
-
-    void expire_all() {
-        for (auto& slot : slots_) {
-            if (slot.reported) continue;
-            if (slot.tx) slot.tx->expire();
-            finish(slot);
-        }
-        stop();
-    }
-
-    void report(Slot& slot) {
-        if (slot.reported || stopped_) return;
-        slot.reported = true;
-        bool success = slot.tx && slot.tx->outcome() == Outcome::success;
+    void report(io::StunBinding record, bool success) {
+        if (stopped_) return;
+        --pending_;
         if (success) ++answered_;
-        auto record = record_for(slot, local_);
         if (record.error) {
-            log_.debug(slot.target->name + ": " + *record.error +
+            log_.debug(record.server_name + ": " + *record.error +
                        (record.detail ? " (" + *record.detail + ")" : ""));
         }
         if (!options_.first || success) {
@@ -364,19 +300,10 @@ private:
         } else {
             held_failures_.push_back(std::move(record));
         }
-        if ((options_.first && success) || all_reported()) stop();
-    }
-
-    bool all_reported() const {
-        for (const auto& slot : slots_) {
-            if (!slot.reported) return false;
+        if ((options_.first && success) || pending_ == 0) {
+            stopped_ = true;
+            loop_.stop();
         }
-        return true;
-    }
-
-    void stop() {
-        stopped_ = true;
-        loop_.stop();
     }
 
     const LocalPort& local_;
@@ -384,9 +311,9 @@ private:
     const BindingSink& emit_;
     io::Log& log_;
     net::EventLoop loop_;
-    std::vector<Slot> slots_;
+    Session session_{loop_};
     std::vector<io::StunBinding> held_failures_;
-    std::array<std::uint8_t, 2048> buffer_{};
+    std::size_t pending_ = 0;
     int answered_ = 0;
     bool stopped_ = false;
 };
@@ -395,8 +322,8 @@ private:
 
 int probe_round(const LocalPort& port, const std::vector<ProbeTarget>& targets,
                 const ProbeOptions& options, const BindingSink& emit, io::Log& log) {
-    Round round(port, targets, options, emit, log);
-    return round.run();
+    Round round(port, options, emit, log);
+    return round.run(targets);
 }
 
 int probe(const LocalPort& port, const std::vector<ProbeTarget>& targets,

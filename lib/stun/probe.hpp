@@ -82,6 +82,10 @@ struct ProbeOptions {
 
 using BindingSink = std::function<void(const io::StunBinding&)>;
 
+// The parts of a stun.binding record a finished transaction tells: attempts, mapped,
+// response_origin, other_address, software, rtt_ms, and error + detail when it failed.
+void fill_from_transaction(io::StunBinding& record, const ClientTransaction& tx);
+
 // One round: a Binding request to every target at once; `emit` gets one record per target,
 // answers as they arrive, failures (timeout, unreachable ...) when they are known. With
 // `first`, only the first answer is emitted. Returns the number of targets that answered.

@@ -69,6 +69,7 @@ TimePoint ClientTransaction::deadline() const {
 
 bool ClientTransaction::accepts_source(const net::Endpoint& from) const {
     auto source = canonical(from);
+    if (accept_any_source_) return true;
     if (accept_from_.empty()) return source == server_;
     return std::find(accept_from_.begin(), accept_from_.end(), source) != accept_from_.end();
 }
@@ -102,6 +103,12 @@ bool ClientTransaction::on_datagram(std::span<const std::uint8_t> datagram,
 
 void ClientTransaction::on_unreachable(std::string detail) {
     if (!finished() && sends_ > 0) finish(Outcome::unreachable, std::move(detail));
+}
+
+void ClientTransaction::on_delivered(TimePoint now) {
+    if (finished() || sends_ == 0) return;
+    rtt_ = now - last_send_;
+    finish(Outcome::success, "");
 }
 
 void ClientTransaction::expire() {

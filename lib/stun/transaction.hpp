@@ -53,8 +53,13 @@ public:
     // finished it; anything else (other IDs, wrong source, not STUN) is ignored.
     bool on_datagram(std::span<const std::uint8_t> datagram, const net::Endpoint& from,
                      TimePoint now);
+    // Accept answers from any source; the caller validates response_source() (RFC 5780
+    // CHANGE-REQUEST tests, where an answer from the wrong address is itself a finding).
+    void accept_any_source() { accept_any_source_ = true; }
     // An ICMP error for the server's address: the transaction fails as `unreachable`.
     void on_unreachable(std::string detail);
+    // The request was seen arriving where it was sent (the hairpin test has no response).
+    void on_delivered(TimePoint now);
     // The caller's overall deadline has passed.
     void expire();
 
@@ -79,6 +84,7 @@ private:
     std::vector<std::uint8_t> request_;
     RetransmitPolicy policy_;
     std::vector<net::Endpoint> accept_from_;
+    bool accept_any_source_ = false;
     TimePoint next_;
     TimePoint last_send_{};
     Duration rto_;

@@ -208,3 +208,24 @@ field() { jq -r ".$2 // empty" <<<"$1"; }
     [ "$status" -eq 0 ]
     [ "$(jq -rs 'map(select(.server_name == "no-such-host.invalid")) | .[0].error' <<<"$output")" = unresolved ]
 }
+
+@test "--behavior: the RFC 5780 tests, one record each, the filtering tests on their own ports" {
+    run --separate-stderr probe --behavior -p 40010 127.0.0.1
+    [ "$status" -eq 0 ]
+    [ "$(jq -rs 'map(.test) | sort | join(" ")' <<<"$output")" = "binding filtering-2 filtering-3 hairpin mapping-2 mapping-3" ]
+    # Mapping tests from the given port; the others from ports of their own.
+    [ "$(jq -rs 'map(select(.test | startswith("mapping") or . == "binding") | .local) | unique | join(" ")' <<<"$output")" = 127.0.0.1:40010 ]
+    [ "$(jq -rs 'map(select(.test | startswith("filtering")) | .local) | unique | length' <<<"$output")" -eq 2 ]
+    [ "$(jq -rs 'map(select(.test | startswith("filtering")) | .local) | map(select(. == "127.0.0.1:40010")) | length' <<<"$output")" -eq 0 ]
+    # The change-request answers come from the alternate addresses.
+    [ "$(jq -rs 'map(select(.test == "filtering-2"))[0].response_source' <<<"$output")" = 127.0.0.2:3479 ]
+    [ "$(jq -rs 'map(select(.test == "filtering-3"))[0].response_source' <<<"$output")" = 127.0.0.1:3479 ]
+    [ "$(jq -rs 'map(select(.test == "mapping-3"))[0].server' <<<"$output")" = 127.0.0.2:3479 ]
+}
+
+@test "--behavior against an RFC 3489 server (stund) uses its CHANGED-ADDRESS" {
+    run --separate-stderr probe --behavior 127.0.0.3:3480
+    [ "$status" -eq 0 ]
+    [ "$(jq -rs 'map(select(.test == "mapping-3"))[0].server' <<<"$output")" = 127.0.0.4:3481 ]
+    [ "$(jq -rs 'map(select(.error)) | length' <<<"$output")" -eq 0 ]
+}

@@ -5,21 +5,16 @@
 
 bats_require_minimum_version 1.5.0
 
-NATLAB="$BATS_TEST_DIRNAME/natlab"
-NATKIT_BIN=${NATKIT_BIN:-$BATS_TEST_DIRNAME/../../build}
+load common
 
-public_of() { "$NATLAB" nodes | awk -v n="$1" '$1 == n {print $4}'; }
-local_of() { "$NATLAB" nodes | awk -v n="$1" '$1 == n {print $3}'; }
 probe() { local node=$1; shift; "$NATLAB" exec "$node" "$NATKIT_BIN/stun-probe" "$@"; }
 
 setup_file() {
-    [[ $EUID -eq 0 ]] || skip "the NAT lab needs root"
-    "$NATLAB" down 2>/dev/null || true
-    "$NATLAB" up 2>/dev/null
+    lab_setup
 }
 
 teardown_file() {
-    "$NATLAB" down 2>/dev/null || true
+    lab_teardown
 }
 
 # Both coturn addresses (198.51.100.1 and .2) from one port: the mapping per server.
@@ -68,6 +63,7 @@ mappings() {
 }
 
 @test "raw mode behind a NAT: the mapping of the port wireguard-go holds" {
+    skip_if_reused
     "$NATLAB" wg-up pr1 51820 >/dev/null
     run --separate-stderr probe pr1 -p 51820 198.51.100.1
     [ "$status" -eq 0 ]
