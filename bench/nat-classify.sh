@@ -134,16 +134,49 @@ for n in $NODES; do
     if [[ -n $(lan_ip "$n") ]]; then nodes+=("$n"); else echo "node $n is not in the lab; skipped" >&2; fi
 done
 
+# The shared lab can be changed or rebuilt by others while this runs. fingerprint NODE:
+# what a probe from NODE depends on (the namespaces on the path, the STUN daemons, the
+# router's rules, the options that change NAT behaviour). A node's three measurements of
+# one run are redone when it changed under them (up to 5 attempts; waits while the lab is down).
+state=${NATLAB_STATE:-/run/natkit-lab}
+fingerprint() {
+    {
+        stat -c '%n %i %Y' "/run/netns/nk-lab-$1" "/run/netns/nk-lab-$1-r" /run/netns/nk-lab-stun \
+            /run/netns/nk-lab-wan "$state/nft/$1.nft" 2>/dev/null
+        cat "$state/pids/turnserver" "$state/pids/stund" 2>/dev/null
+        grep -E '^(routers|timeout|hairpin)=' "$state/config" 2>/dev/null
+    } | md5sum
+}
+wait_lab_up() {
+    local waited=0
+    until "$natlab" status >/dev/null 2>&1; do
+        (( waited < 300 )) || { echo "lab down for 5 minutes (someone else took it down); giving up" >&2; exit 1; }
+        (( waited > 0 )) || echo "lab not up (changed by someone else?); waiting" >&2
+        sleep 5; waited=$(( waited + 5 ))
+    done
+}
+disturbed=0
 for (( i = 1; i <= RUNS; i++ )); do
     for n in "${nodes[@]}"; do
         ip=$(lan_ip "$n")
         o="$WORK/$n.$i"
-        read -r us rc < <(timed "$n" "$o.nc" "$nc_bin" --probe "$COTURN_IP")
-        printf '%s\tnc\t%s\t%s\t%s\n' "$n" "$i" "$us" "$(verdict_nc "$o.nc" "$rc")" >>"$res"
-        read -r us rc < <(timed "$n" "$o.nd" turnutils_natdiscovery -m -f -H -L "$ip" "$COTURN_IP")
-        printf '%s\tnd\t%s\t%s\t%s\n' "$n" "$i" "$us" "$(verdict_nd "$o.nd" "$rc")" >>"$res"
-        read -r us rc < <(timed "$n" "$o.stun" stun "$STUND_IP")
-        printf '%s\tstun\t%s\t%s\t%s\n' "$n" "$i" "$us" "$(verdict_stun "$o.stun" "$rc")" >>"$res"
+        for (( attempt = 1; ; attempt++ )); do
+            wait_lab_up
+            fp=$(fingerprint "$n")
+            read -r us1 rc1 < <(timed "$n" "$o.nc" "$nc_bin" --probe "$COTURN_IP") || true
+            read -r us2 rc2 < <(timed "$n" "$o.nd" turnutils_natdiscovery -m -f -H -L "$ip" "$COTURN_IP") || true
+            read -r us3 rc3 < <(timed "$n" "$o.stun" stun "$STUND_IP") || true
+            if [[ $(fingerprint "$n") == "$fp" && -n ${us1:-} && -n ${us2:-} && -n ${us3:-} ]]; then break; fi
+            disturbed=$(( disturbed + 1 ))
+            echo "run $i $n: the lab changed during the measurement (attempt $attempt); redoing" >&2
+            (( attempt < 5 )) || { echo "lab keeps changing; giving up" >&2; exit 1; }
+            sleep 2
+        done
+        {
+            printf '%s\tnc\t%s\t%s\t%s\n' "$n" "$i" "$us1" "$(verdict_nc "$o.nc" "$rc1")"
+            printf '%s\tnd\t%s\t%s\t%s\n' "$n" "$i" "$us2" "$(verdict_nd "$o.nd" "$rc2")"
+            printf '%s\tstun\t%s\t%s\t%s\n' "$n" "$i" "$us3" "$(verdict_stun "$o.stun" "$rc3")"
+        } >>"$res"
         echo "run $i/$RUNS $n done" >&2
     done
 done
@@ -181,7 +214,8 @@ same_mf() {   # do nat-classify's mapping/filtering equal natdiscovery's in ever
 }
 
 echo
-echo "nat-classify: $nc_version (build from $nc_mtime); $lab_note; $lab_opts; RUNS=$RUNS"
+echo "nat-classify: $nc_version (build from $nc_mtime); $lab_note; $lab_opts; RUNS=$RUNS;" \
+    "node measurements redone because the shared lab changed under them: $disturbed"
 echo
 echo "| node | nat-classify ms (median/max) | nat-classify verdict | natdiscovery ms (median/max) | natdiscovery verdict | stun ms (median/max) | stun verdict | speed-up vs natdiscovery |"
 echo "|---|---|---|---|---|---|---|---|"

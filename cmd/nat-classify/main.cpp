@@ -26,7 +26,9 @@ int run(int argc, char** argv, char** envp) {
         ("source-port,p", po::value<int>(), "probe the mapping of this local port")
         ("bind", po::value<std::string>(), "probe from this local ADDR[:PORT]")
         ("mode", po::value<std::string>()->default_value("auto"), "auto|socket|raw, as stun-probe")
-        ("timeout", po::value<int>()->default_value(2000), "overall deadline of a probe, in ms");
+        ("timeout", po::value<int>()->default_value(2000), "overall deadline of a probe, in ms")
+        ("lifetime", po::value<int>(),
+         "with --probe: also measure the binding lifetime, idle times up to S seconds (slow)");
     auto vm = cli.parse(argc, argv, envp, std::cout);
     if (!vm) return 0;
     io::Log log(std::cerr, "nat-classify", cli.common().verbosity);
@@ -49,7 +51,12 @@ int run(int argc, char** argv, char** envp) {
                 family, (*vm)["mode"].as<std::string>()),
             log);
         nat::BehaviorOptions options;
-        options.timeout = std::chrono::milliseconds((*vm)["timeout"].as<int>());
+        options.timeout = std::chrono::milliseconds(
+            stun::positive((*vm)["timeout"].as<int>(), "--timeout"));
+        if (vm->count("lifetime")) {
+            options.lifetime_max = std::chrono::seconds(
+                stun::positive((*vm)["lifetime"].as<int>(), "--lifetime"));
+        }
         report = nat::probe_and_classify(port, servers, options, log);
     } else {
         report = nat::classify(nat::read_observations(std::cin, "stdin"), "stdin");

@@ -94,7 +94,7 @@ int run(int argc, char** argv, char** envp) {
          "control plane is unreachable")
         ("report", po::bool_switch(), "watch: publish this node too and keep it alive")
         ("count", po::value<int>(), "watch: stop after printing N sets")
-        ("timeout", po::value<int>()->default_value(3000), "per request to the control plane, ms")
+        ("timeout", po::value<int>()->default_value(5000), "per request to the control plane, ms")
         ("user", po::value<std::string>(), "etcd user name")
         ("password-file", po::value<std::string>(), "file holding the etcd password")
         ("cacert", po::value<std::string>(), "CA certificate file for etcds://")

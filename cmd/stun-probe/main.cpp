@@ -31,7 +31,9 @@ int run(int argc, char** argv, char** envp) {
         ("count", po::value<int>()->default_value(1), "rounds to run from the same port")
         ("first", po::bool_switch(), "stop at the first answer")
         ("behavior", po::bool_switch(),
-         "run the RFC 5780 behaviour tests (mapping, filtering, hairpin) against each SERVER");
+         "run the RFC 5780 behaviour tests (mapping, filtering, hairpin) against each SERVER")
+        ("lifetime", po::value<int>(),
+         "with --behavior: also measure the binding lifetime, idle times up to S seconds");
     cli.positional().add("server", -1);
     auto vm = cli.parse(argc, argv, envp, std::cout);
     if (!vm) return 0;
@@ -45,13 +47,12 @@ int run(int argc, char** argv, char** envp) {
     if ((*vm)["ipv6"].as<bool>()) family = net::Family::v6;
 
     stun::ProbeOptions options;
-    options.timeout = std::chrono::milliseconds((*vm)["timeout"].as<int>());
-    options.retransmit.initial_rto = std::chrono::milliseconds((*vm)["rto"].as<int>());
-    options.count = (*vm)["count"].as<int>();
+    options.timeout = std::chrono::milliseconds(stun::positive((*vm)["timeout"].as<int>(),
+                                                               "--timeout"));
+    options.retransmit.initial_rto =
+        std::chrono::milliseconds(stun::positive((*vm)["rto"].as<int>(), "--rto"));
+    options.count = stun::positive((*vm)["count"].as<int>(), "--count");
     options.first = (*vm)["first"].as<bool>();
-    if (options.timeout.count() <= 0) throw usage_error("--timeout must be positive");
-    if (options.retransmit.initial_rto.count() <= 0) throw usage_error("--rto must be positive");
-    if (options.count < 1) throw usage_error("--count must be at least 1");
 
     auto names = vm->count("server")
                      ? stun::split_server_list((*vm)["server"].as<std::vector<std::string>>())
@@ -73,6 +74,10 @@ int run(int argc, char** argv, char** envp) {
     if ((*vm)["behavior"].as<bool>()) {
         nat::BehaviorOptions behavior;
         behavior.timeout = options.timeout;
+        if (vm->count("lifetime")) {
+            behavior.lifetime_max = std::chrono::seconds(
+                stun::positive((*vm)["lifetime"].as<int>(), "--lifetime"));
+        }
         answered = nat::run_behavior(port, targets, behavior, emit, log);
     } else {
         answered = stun::probe(port, targets, options, emit, log);

@@ -52,7 +52,7 @@ class Backend {
 struct ControlOptions {
     std::string url = "file:///var/lib/natkit/control";
     std::string network = "default";
-    std::chrono::milliseconds timeout{3000};  // per request to the control plane
+    std::chrono::milliseconds timeout{5000};  // per request to the control plane
     // etcd
     std::optional<std::string> user;
     std::optional<std::string> password_file;

@@ -1,6 +1,7 @@
 #include "control/etcd_backend.hpp"
 
 #include <set>
+#include <utility>
 
 #include "control/allocation.hpp"
 #include "io/error.hpp"
@@ -60,10 +61,10 @@ std::optional<std::string> EtcdBackend::lease_of(const std::string& key) {
     return lease ? std::optional(std::to_string(lease)) : std::nullopt;
 }
 
-bool EtcdBackend::refresh_lease(const std::string& lease) {
+std::int64_t EtcdBackend::refresh_lease(const std::string& lease) {
     auto answer = client_.call("lease/keepalive", {{"ID", lease}});
     const auto& result = answer.contains("result") ? answer["result"] : answer;
-    return result.contains("TTL") && as_int64(result["TTL"]) > 0;
+    return result.contains("TTL") ? as_int64(result["TTL"]) : 0;
 }
 
 std::string EtcdBackend::grant_lease(std::chrono::seconds ttl) {
@@ -78,12 +79,15 @@ void EtcdBackend::publish(const std::string& id, const std::string& record,
                           std::chrono::seconds ttl) {
     auto key = node_key(id);
     auto lease = lease_of(key);
-    if (lease && !refresh_lease(*lease)) lease.reset();
+    std::optional<std::string> old_lease;
+    // A lease of another TTL (an earlier --ttl) is replaced, and revoked once unused.
+    if (lease && refresh_lease(*lease) != ttl.count()) old_lease = std::exchange(lease, std::nullopt);
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!lease) lease = grant_lease(ttl);
         try {
             client_.call("kv/put",
                          {{"key", to_base64(key)}, {"value", to_base64(record)}, {"lease", *lease}});
+            if (old_lease) client_.call("lease/revoke", {{"ID", *old_lease}});
             return;
         } catch (const Error& e) {
             // The lease expired between the keepalive and the put: take a new one.
@@ -95,7 +99,7 @@ void EtcdBackend::publish(const std::string& id, const std::string& record,
 
 bool EtcdBackend::keep_alive(const std::string& id) {
     auto lease = lease_of(node_key(id));
-    return lease && refresh_lease(*lease);
+    return lease && refresh_lease(*lease) > 0;
 }
 
 std::vector<StoredNode> EtcdBackend::fetch() {

@@ -23,7 +23,7 @@ class EtcdBackend : public Backend {
   private:
     std::string node_key(const std::string& id) const;
     std::optional<std::string> lease_of(const std::string& key);
-    bool refresh_lease(const std::string& lease);
+    std::int64_t refresh_lease(const std::string& lease);  // the TTL left, 0 when gone
     std::string grant_lease(std::chrono::seconds ttl);
     std::int64_t current_revision();
 

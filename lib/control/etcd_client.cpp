@@ -194,7 +194,13 @@ Answer perform(CURL* curl, const EtcdConfig& config, const std::string& url,
 
 bool is_auth_failure(long status, const std::string& body) {
     int code = grpc_code(body);
-    return status == 401 || status == 403 || code == 7 || code == 16;
+    if (status == 401 || status == 403 || code == 7 || code == 16) return true;
+    auto message = etcd_error(body);
+    for (const char* sign : {"permission denied", "user name is empty", "authentication failed",
+                             "invalid auth token"}) {
+        if (message.find(sign) != std::string::npos) return true;
+    }
+    return false;
 }
 
 }  // namespace
@@ -256,7 +262,10 @@ void EtcdClient::stream(const std::string& path, const io::json& body,
     const auto& member = config_.members[member_];
     auto text = body.dump();
     auto headers = headers_for(token_);
-    CURL* curl = handle_->curl.get();
+    // A handle of its own: the callback makes unary calls while the stream is open.
+    CurlPtr stream_handle(curl_easy_init());
+    if (!stream_handle) throw Error(ExitCode::failure, "cannot initialise libcurl");
+    CURL* curl = stream_handle.get();
     setup(curl, config_, member + "/v3/" + path, text, headers.get());
     StreamState state{&callback, {}, {}, false, true, curl};
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, stream_write);

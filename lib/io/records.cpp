@@ -13,16 +13,16 @@ namespace natkit::io {
 namespace {
 
 constexpr std::string_view kStunBinding = "stun.binding";
-constexpr std::array<std::string_view, 6> kTests = {"binding",     "mapping-2",   "mapping-3",
-                                                    "filtering-2", "filtering-3", "hairpin"};
+constexpr std::array<std::string_view, 7> kTests = {
+    "binding", "mapping-2", "mapping-3", "filtering-2", "filtering-3", "hairpin", "lifetime"};
 constexpr std::array<std::string_view, 4> kTransports = {"udp", "tcp", "tls", "dtls"};
 constexpr std::array<std::string_view, 2> kModes = {"socket", "raw"};
 constexpr std::array<std::string_view, 7> kErrors = {
     "timeout",    "unreachable", "bad-response", "error-response",
     "unresolved", "send-failed", "unsupported"};
-constexpr std::array<std::string_view, 16> kStunBindingFields = {
+constexpr std::array<std::string_view, 17> kStunBindingFields = {
     "kind",     "server",        "server_name", "test",      "local", "mapped",
-    "response_origin", "response_source", "other_address", "rtt_ms", "software",
+    "response_origin", "response_source", "other_address", "idle_ms", "rtt_ms", "software",
     "transport", "mode", "attempts", "error", "detail"};
 
 double round_to_tenth(double value) {
@@ -110,6 +110,7 @@ json to_json(const StunBinding& b) {
     put(j, "response_origin", b.response_origin);
     put(j, "response_source", b.response_source);
     put(j, "other_address", b.other_address);
+    if (b.idle_ms) j["idle_ms"] = *b.idle_ms;
     if (b.rtt_ms && std::isfinite(*b.rtt_ms)) j["rtt_ms"] = round_to_tenth(*b.rtt_ms);
     put(j, "software", b.software);
     j["transport"] = b.transport;
@@ -140,6 +141,10 @@ StunBinding stun_binding_from_json(const InputRecord& r, const std::string& sour
     b.response_origin = optional_endpoint(r, source, "response_origin");
     b.response_source = optional_endpoint(r, source, "response_source");
     b.other_address = optional_endpoint(r, source, "other_address");
+    b.idle_ms = optional_integer(r, source, "idle_ms");
+    if (b.idle_ms && *b.idle_ms < 0) {
+        throw data_error(source, r.line, "idle_ms", "must not be negative");
+    }
     b.rtt_ms = rtt(r, source);
     b.software = optional_string(r, source, "software");
     b.transport = one_of(r, source, "transport", kTransports, "udp");

@@ -1,6 +1,7 @@
 // Typed records <-> JSON (the pipe contract, /work/shared/design/contracts.md).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -13,13 +14,15 @@ namespace natkit::io {
 struct StunBinding {
     std::string server_name;              // what the user gave, e.g. "stun.example.net:3478"
     std::optional<net::Endpoint> server;  // resolved address (absent if unresolved)
-    std::string test = "binding";  // or mapping-2, mapping-3, filtering-2, filtering-3, hairpin
+    // or mapping-2, mapping-3, filtering-2, filtering-3, hairpin, lifetime
+    std::string test = "binding";
     std::optional<net::Endpoint> local;
     std::optional<net::Endpoint> mapped;
     std::optional<net::Endpoint> response_origin;  // RESPONSE-ORIGIN, as the server claims
     std::optional<net::Endpoint> response_source;  // where the answer really came from, when
                                                    // that is not `server` (RFC 5780 tests)
     std::optional<net::Endpoint> other_address;
+    std::optional<std::int64_t> idle_ms;  // lifetime test: how long the mapping was left idle
     std::optional<double> rtt_ms;
     std::optional<std::string> software;
     std::string transport = "udp";  // or tcp, tls, dtls

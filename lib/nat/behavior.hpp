@@ -20,10 +20,13 @@ struct BehaviorOptions {
     int no_answer_rtts = 6;
     stun::RetransmitPolicy retransmit{std::chrono::milliseconds(100), 7, 16};
     bool hairpin = true;
+    // Binding lifetime (slow, opt-in): idle times 1 s, 2 s, 4 s ... up to this; 0 = off.
+    std::chrono::milliseconds lifetime_max{0};
 };
 
 // Runs the tests against every server; `emit` gets one stun.binding record per test as it
-// finishes (test: binding, mapping-2, mapping-3, filtering-2, filtering-3, hairpin). The
+// finishes (test: binding, mapping-2, mapping-3, filtering-2, filtering-3, hairpin, and
+// with lifetime_max one `lifetime` record per idle time tried, with idle_ms). The
 // mapping tests leave from `mapping_port` (WireGuard's port, raw if held); the others from
 // fresh ephemeral sockets. Returns the number of servers whose binding test was answered.
 int run_behavior(const stun::LocalPort& mapping_port, const std::vector<stun::ProbeTarget>& servers,

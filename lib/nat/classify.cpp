@@ -161,6 +161,28 @@ std::string filtering_behaviour(const std::vector<Observation>& observations,
     return kUnknown;
 }
 
+// Idle times after which a mapping still answered, and after which it was gone.
+void binding_lifetime(const std::vector<Observation>& observations, NatReport& report) {
+    for (const auto& o : observations) {
+        const auto& b = o.record;
+        if (b.test != "lifetime" || !b.idle_ms) continue;
+        if (!b.error) {
+            report.lifetime_alive_ms = std::max(report.lifetime_alive_ms.value_or(0), *b.idle_ms);
+        } else if (*b.error == "timeout") {
+            report.lifetime_gone_ms = std::min(report.lifetime_gone_ms.value_or(*b.idle_ms),
+                                               *b.idle_ms);
+        } else if (*b.error == "unsupported") {
+            report.reasons.push_back("binding lifetime: " + b.detail.value_or("unsupported"));
+        }
+    }
+    if (report.lifetime_alive_ms && report.lifetime_gone_ms &&
+        *report.lifetime_gone_ms <= *report.lifetime_alive_ms) {
+        report.reasons.push_back("binding lifetime: inconsistent answers (packet loss?)");
+        report.lifetime_alive_ms.reset();
+        report.lifetime_gone_ms.reset();
+    }
+}
+
 std::string nat_type_of(const NatReport& r, bool per_destination) {
     if (per_destination) {
         return "symmetric";
@@ -223,6 +245,7 @@ NatReport classify(const std::vector<Observation>& observations, const std::stri
         if (!o.record.error) report.hairpinning = true;
         else if (*o.record.error == "timeout" && !report.hairpinning) report.hairpinning = false;
     }
+    binding_lifetime(observations, report);
     report.nat_type = nat_type_of(report, per_destination);
     return report;
 }

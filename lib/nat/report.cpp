@@ -48,6 +48,12 @@ io::json to_json(const NatReport& r) {
     j["nat_type"] = r.nat_type;
     put(j, "port_preserving", r.port_preserving);
     put(j, "hairpinning", r.hairpinning);
+    if (r.lifetime_alive_ms || r.lifetime_gone_ms) {
+        io::json lifetime = io::json::object();
+        if (r.lifetime_alive_ms) lifetime["alive_after_ms"] = *r.lifetime_alive_ms;
+        if (r.lifetime_gone_ms) lifetime["gone_after_ms"] = *r.lifetime_gone_ms;
+        j["binding_lifetime"] = lifetime;
+    }
     j["servers_used"] = r.servers_used;
     if (r.elapsed_ms) j["elapsed_ms"] = std::round(*r.elapsed_ms * 10) / 10;
     if (!r.reasons.empty()) j["reasons"] = r.reasons;

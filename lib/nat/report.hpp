@@ -1,6 +1,7 @@
 // The nat.report record: what nat-classify concluded about one node's NAT.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct NatReport {
                                       // symmetric, udp-blocked, unknown
     std::optional<bool> port_preserving;
     std::optional<bool> hairpinning;
+    // Binding lifetime (--lifetime): a mapping left idle this long still worked / was gone.
+    std::optional<std::int64_t> lifetime_alive_ms;
+    std::optional<std::int64_t> lifetime_gone_ms;
     int servers_used = 0;
     std::optional<double> elapsed_ms;
     std::vector<std::string> reasons;  // why something is unknown (or how it was decided)

@@ -143,6 +143,11 @@ LocalPortRequest local_port_request(const std::optional<std::string>& bind,
     return request;
 }
 
+int positive(int value, const std::string& option) {
+    if (value < 1) throw usage_error(option + " must be at least 1, not " + std::to_string(value));
+    return value;
+}
+
 const std::vector<std::string>& default_servers() {
     static const std::vector<std::string> servers{
         "stun.cloudflare.com:3478",

@@ -66,6 +66,9 @@ LocalPortRequest local_port_request(const std::optional<std::string>& bind,
                                     std::optional<int> source_port,
                                     std::optional<net::Family> family, const std::string& mode);
 
+// A number option that must be at least 1: returns it, or throws a usage error naming it.
+int positive(int value, const std::string& option);
+
 // Public servers used when none is named (overridable with `server` in the config file or
 // NATKIT_SERVER).
 const std::vector<std::string>& default_servers();

@@ -24,6 +24,7 @@ const ClientTransaction& Session::start(net::DatagramPort& port, Request request
     ClientTransaction tx(request.server, id, encode(request.message), request.policy,
                          Clock::now(), std::move(request.accept_from));
     if (request.accept_any_source) tx.accept_any_source();
+    if (request.answer_elsewhere) tx.accept_no_answer();
     auto& entry = entries_.emplace_back(Entry{std::move(tx), &port, std::move(done), {}, {}});
     service(entry);
     return entry.tx;

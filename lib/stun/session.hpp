@@ -30,6 +30,7 @@ public:
         RetransmitPolicy policy;
         std::vector<net::Endpoint> accept_from;  // empty: the server only
         bool accept_any_source = false;          // RFC 5780 tests: validated by the caller
+        bool answer_elsewhere = false;           // RESPONSE-PORT: see delivered()
     };
 
     explicit Session(net::EventLoop& loop) : loop_(loop) {}

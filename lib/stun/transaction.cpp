@@ -69,6 +69,7 @@ TimePoint ClientTransaction::deadline() const {
 
 bool ClientTransaction::accepts_source(const net::Endpoint& from) const {
     auto source = canonical(from);
+    if (accept_no_answer_) return false;
     if (accept_any_source_) return true;
     if (accept_from_.empty()) return source == server_;
     return std::find(accept_from_.begin(), accept_from_.end(), source) != accept_from_.end();

@@ -56,6 +56,9 @@ public:
     // Accept answers from any source; the caller validates response_source() (RFC 5780
     // CHANGE-REQUEST tests, where an answer from the wrong address is itself a finding).
     void accept_any_source() { accept_any_source_ = true; }
+    // The answer is expected on another port (RESPONSE-PORT): none is accepted here; the
+    // caller finishes the transaction with on_delivered() or lets it expire.
+    void accept_no_answer() { accept_no_answer_ = true; }
     // An ICMP error for the server's address: the transaction fails as `unreachable`.
     void on_unreachable(std::string detail);
     // The request was seen arriving where it was sent (the hairpin test has no response).
@@ -85,6 +88,7 @@ private:
     RetransmitPolicy policy_;
     std::vector<net::Endpoint> accept_from_;
     bool accept_any_source_ = false;
+    bool accept_no_answer_ = false;
     TimePoint next_;
     TimePoint last_send_{};
     Duration rto_;

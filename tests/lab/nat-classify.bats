@@ -126,3 +126,15 @@ natdiscovery_filtering() {
     [ "$(jq -r .filtering <<<"$output")" = unknown ]
     [[ "$(jq -r '.reasons | join(" ")' <<<"$output")" == *"does not really support RFC 5780"* ]]
 }
+
+@test "--lifetime finds a short mapping lifetime (routers' UDP timeout 2 s)" {
+    skip_if_reused
+    "$NATLAB" up --short-timeout 2 2>/dev/null
+    run --separate-stderr classify pr1 --probe 198.51.100.1 --lifetime 8
+    "$NATLAB" up 2>/dev/null
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # Idle 1 s still worked; by 4 s at the latest the 2 s timeout had removed the mapping.
+    [ "$(jq -r .binding_lifetime.alive_after_ms <<<"$output")" -ge 1000 ]
+    [ "$(jq -r .binding_lifetime.gone_after_ms <<<"$output")" -le 4000 ]
+}

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "io/error.hpp"
 
 using namespace natkit;
@@ -224,4 +226,37 @@ TEST_CASE("hairpinning") {
 TEST_CASE("the same records give the same report") {
     auto lab = Lab{}.mapping(kSame, kSame, kSame).filtering2(false).filtering3(true);
     CHECK(to_json(lab.classify()) == to_json(lab.classify()));
+}
+
+TEST_CASE("binding lifetime: the longest idle time that still worked, the shortest that did not") {
+    auto lifetime = [](Lab& lab, std::int64_t idle, std::optional<const char*> error) {
+        lab.add("lifetime", "198.51.100.1:3478", "10.0.3.2:6000", {}, {}, error);
+        lab.records.back().record.idle_ms = idle;
+    };
+    Lab lab;
+    lab.mapping(kSame, kSame, kSame);
+    lifetime(lab, 1000, {});
+    lifetime(lab, 2000, {});
+    lifetime(lab, 4000, "timeout");
+    auto r = lab.classify();
+    CHECK(r.lifetime_alive_ms == 2000);
+    CHECK(r.lifetime_gone_ms == 4000);
+    CHECK(to_json(r)["binding_lifetime"]["gone_after_ms"] == 4000);
+
+    Lab odd;
+    odd.mapping(kSame, kSame, kSame);
+    lifetime(odd, 1000, "timeout");
+    lifetime(odd, 2000, {});
+    auto inconsistent = odd.classify();
+    CHECK_FALSE(inconsistent.lifetime_alive_ms);
+    CHECK_FALSE(inconsistent.reasons.empty());
+
+    Lab ignored;
+    ignored.mapping(kSame, kSame, kSame);
+    lifetime(ignored, 1000, "unsupported");
+    auto reasons = ignored.classify().reasons;
+    CHECK(std::any_of(reasons.begin(), reasons.end(), [](const std::string& reason) {
+        return reason.find("binding lifetime: the server") != std::string::npos ||
+               reason == "binding lifetime: unsupported";
+    }));
 }
