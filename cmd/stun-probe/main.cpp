@@ -7,7 +7,7 @@
 #include "io/ndjson.hpp"
 #include "io/records.hpp"
 #include "nat/behavior.hpp"
-#include "stun/probe.hpp"
+#include "stun/port_options.hpp"
 
 namespace po = boost::program_options;
 using namespace natkit;
@@ -18,55 +18,38 @@ int run(int argc, char** argv, char** envp) {
     io::Cli cli({"stun-probe", "stun-probe [OPTIONS] [SERVER...]",
                  "Sends STUN Binding requests to every SERVER (HOST[:PORT], default port 3478) "
                  "at once from one local port and prints one stun.binding record per server."});
-    cli.options().add_options()
-        ("server", po::value<std::vector<std::string>>(), "STUN server (also positional)")
-        ("ipv4,4", po::bool_switch(), "use IPv4 only")
-        ("ipv6,6", po::bool_switch(), "use IPv6 only")
-        ("source-port,p", po::value<int>(), "send from this local port (WireGuard's listen port)")
-        ("bind", po::value<std::string>(), "send from this local ADDR[:PORT]")
-        ("mode", po::value<std::string>()->default_value("auto"),
-         "auto|socket|raw: raw sends from a port another socket holds (needs CAP_NET_RAW)")
-        ("timeout", po::value<int>()->default_value(2000), "overall deadline per round, in ms")
-        ("rto", po::value<int>()->default_value(500), "initial retransmission timeout, in ms")
-        ("count", po::value<int>()->default_value(1), "rounds to run from the same port")
-        ("first", po::bool_switch(), "stop at the first answer")
-        ("behavior", po::bool_switch(),
-         "run the RFC 5780 behaviour tests (mapping, filtering, hairpin) against each SERVER")
-        ("lifetime", po::value<int>(),
-         "with --behavior: also measure the binding lifetime, idle times up to S seconds");
+    cli.options().add_options()("server", po::value<std::vector<std::string>>(),
+                                "STUN server (also positional)")(
+        "timeout", po::value<int>()->default_value(2000), "overall deadline per round, in ms")(
+        "rto", po::value<int>()->default_value(500), "initial retransmission timeout, in ms")(
+        "count", po::value<int>()->default_value(1), "rounds to run from the same port")(
+        "first", po::bool_switch(), "stop at the first answer")(
+        "behavior", po::bool_switch(),
+        "run the RFC 5780 behaviour tests (mapping, filtering, hairpin) against each SERVER")(
+        "lifetime", po::value<int>(),
+        "with --behavior: also measure the binding lifetime, idle times up to S seconds");
+    stun::add_port_options(cli.options());
     cli.positional().add("server", -1);
     auto vm = cli.parse(argc, argv, envp, std::cout);
     if (!vm) return 0;
 
     io::Log log(std::cerr, "stun-probe", cli.common().verbosity);
-    std::optional<net::Family> family;
-    if ((*vm)["ipv4"].as<bool>() && (*vm)["ipv6"].as<bool>()) {
-        throw usage_error("-4 and -6 exclude each other");
-    }
-    if ((*vm)["ipv4"].as<bool>()) family = net::Family::v4;
-    if ((*vm)["ipv6"].as<bool>()) family = net::Family::v6;
+    auto family = stun::family_option(*vm);
 
     stun::ProbeOptions options;
-    options.timeout = std::chrono::milliseconds(stun::positive((*vm)["timeout"].as<int>(),
-                                                               "--timeout"));
+    options.timeout =
+        std::chrono::milliseconds(stun::positive((*vm)["timeout"].as<int>(), "--timeout"));
     options.retransmit.initial_rto =
         std::chrono::milliseconds(stun::positive((*vm)["rto"].as<int>(), "--rto"));
     options.count = stun::positive((*vm)["count"].as<int>(), "--count");
     options.first = (*vm)["first"].as<bool>();
 
-    auto names = vm->count("server")
-                     ? stun::split_server_list((*vm)["server"].as<std::vector<std::string>>())
-                     : stun::default_servers();
-    std::vector<stun::ProbeTarget> targets;
-    for (const auto& name : names) targets.push_back(stun::resolve_target(name, family));
+    auto targets =
+        stun::resolve_targets(vm->count("server") ? (*vm)["server"].as<std::vector<std::string>>()
+                                                  : stun::default_servers(),
+                              family);
 
-    auto port = stun::LocalPort::open(
-        stun::local_port_request(
-            vm->count("bind") ? std::optional((*vm)["bind"].as<std::string>()) : std::nullopt,
-            vm->count("source-port") ? std::optional((*vm)["source-port"].as<int>())
-                                     : std::nullopt,
-            family, (*vm)["mode"].as<std::string>()),
-        log);
+    auto port = stun::open_port(*vm, log);
 
     io::RecordWriter out(std::cout, cli.common().format);
     auto emit = [&](const io::StunBinding& b) { out.write(io::to_json(b)); };
@@ -75,8 +58,8 @@ int run(int argc, char** argv, char** envp) {
         nat::BehaviorOptions behavior;
         behavior.timeout = options.timeout;
         if (vm->count("lifetime")) {
-            behavior.lifetime_max = std::chrono::seconds(
-                stun::positive((*vm)["lifetime"].as<int>(), "--lifetime"));
+            behavior.lifetime_max =
+                std::chrono::seconds(stun::positive((*vm)["lifetime"].as<int>(), "--lifetime"));
         }
         answered = nat::run_behavior(port, targets, behavior, emit, log);
     } else {

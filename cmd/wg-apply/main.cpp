@@ -16,7 +16,8 @@ namespace {
 constexpr std::size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1
 
 std::string interface_name(const po::variables_map& vm) {
-    if (!vm.count("interface")) throw usage_error("name the WireGuard interface, e.g. wg-apply wg0");
+    if (!vm.count("interface"))
+        throw usage_error("name the WireGuard interface, e.g. wg-apply wg0");
     auto name = vm["interface"].as<std::string>();
     if (name.empty() || name.size() > kMaxInterfaceName ||
         name.find_first_of("/ \t\n") != std::string::npos || name == "." || name == "..") {
@@ -60,6 +61,7 @@ int run(int argc, char** argv, char** envp) {
                  "Reads peer-set records on stdin and brings the WireGuard interface IFACE to "
                  "them with the fewest changes (kernel WireGuard over netlink, wireguard-go and "
                  "boringtun over their UAPI socket). Prints one wg.apply record per apply."});
+    // clang-format off
     cli.options().add_options()
         ("interface", po::value<std::string>(), "the WireGuard interface (also positional)")
         ("backend", po::value<std::string>()->default_value("auto"),
@@ -75,6 +77,7 @@ int run(int argc, char** argv, char** envp) {
         ("guard-seconds",
          po::value<int>()->default_value(static_cast<int>(wg::kDefaultGuardWindow.count())),
          "how recent a handshake protects an endpoint");
+    // clang-format on
     cli.positional().add("interface", 1);
     auto vm = cli.parse(argc, argv, envp, std::cout);
     if (!vm) return 0;

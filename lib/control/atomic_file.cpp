@@ -27,8 +27,8 @@ Error file_error(const std::string& what, const std::string& path, int error) {
 std::string temporary_name(const std::string& path) {
     std::filesystem::path p(path);
     std::random_device random;
-    return (p.parent_path() / ("." + p.filename().string() + ".tmp." +
-                               std::to_string(::getpid()) + "." + std::to_string(random())))
+    return (p.parent_path() / ("." + p.filename().string() + ".tmp." + std::to_string(::getpid()) +
+                               "." + std::to_string(random())))
         .string();
 }
 

@@ -18,7 +18,8 @@ EtcdConfig etcd_config(const ControlOptions& o) {
         throw usage_error("--user and --password-file go together");
     }
     config.user = o.user;
-    if (o.password_file) config.password = read_secret_file(*o.password_file, o.insecure_permissions);
+    if (o.password_file)
+        config.password = read_secret_file(*o.password_file, o.insecure_permissions);
     if (o.cert_file.has_value() != o.key_file.has_value()) {
         throw usage_error("--cert and --key go together");
     }
@@ -40,8 +41,9 @@ std::unique_ptr<Backend> open_backend(const ControlOptions& options, io::Log& lo
     if (url.starts_with("file://")) {
         auto path = url.substr(7);
         if (path.empty() || path[0] != '/') {
-            throw usage_error("--control file:// needs an absolute path, e.g. "
-                              "file:///var/lib/natkit/control");
+            throw usage_error(
+                "--control file:// needs an absolute path, e.g. "
+                "file:///var/lib/natkit/control");
         }
         while (path.size() > 1 && path.back() == '/') path.pop_back();
         return std::make_unique<FileBackend>(path, options.network);
@@ -50,8 +52,8 @@ std::unique_ptr<Backend> open_backend(const ControlOptions& options, io::Log& lo
         if (options.prefix.empty() || options.prefix.back() != '/') {
             throw usage_error("--etcd-prefix must end with '/'");
         }
-        return std::make_unique<EtcdBackend>(etcd_config(options), options.prefix,
-                                             options.network, log);
+        return std::make_unique<EtcdBackend>(etcd_config(options), options.prefix, options.network,
+                                             log);
     }
     throw usage_error("--control must be file:///PATH, etcd://HOST:PORT,... or etcds://..., not '" +
                       url + "'");

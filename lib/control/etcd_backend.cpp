@@ -41,17 +41,20 @@ io::json put_request(const std::string& key, const std::string& value) {
 }
 
 io::json absent(const std::string& key) {
-    return {{"key", to_base64(key)}, {"target", "CREATE"}, {"result", "EQUAL"},
+    return {{"key", to_base64(key)},
+            {"target", "CREATE"},
+            {"result", "EQUAL"},
             {"create_revision", "0"}};
 }
 
 }  // namespace
 
-EtcdBackend::EtcdBackend(EtcdConfig config, std::string prefix, std::string network,
-                         io::Log& log)
+EtcdBackend::EtcdBackend(EtcdConfig config, std::string prefix, std::string network, io::Log& log)
     : client_(std::move(config), log), base_(prefix + network + "/"), log_(log) {}
 
-std::string EtcdBackend::node_key(const std::string& id) const { return base_ + "nodes/" + id; }
+std::string EtcdBackend::node_key(const std::string& id) const {
+    return base_ + "nodes/" + id;
+}
 
 std::optional<std::string> EtcdBackend::lease_of(const std::string& key) {
     auto answer = client_.call("kv/range", {{"key", to_base64(key)}, {"keys_only", true}});
@@ -81,12 +84,14 @@ void EtcdBackend::publish(const std::string& id, const std::string& record,
     auto lease = lease_of(key);
     std::optional<std::string> old_lease;
     // A lease of another TTL (an earlier --ttl) is replaced, and revoked once unused.
-    if (lease && refresh_lease(*lease) != ttl.count()) old_lease = std::exchange(lease, std::nullopt);
+    if (lease && refresh_lease(*lease) != ttl.count())
+        old_lease = std::exchange(lease, std::nullopt);
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!lease) lease = grant_lease(ttl);
         try {
-            client_.call("kv/put",
-                         {{"key", to_base64(key)}, {"value", to_base64(record)}, {"lease", *lease}});
+            client_.call(
+                "kv/put",
+                {{"key", to_base64(key)}, {"value", to_base64(record)}, {"lease", *lease}});
             if (old_lease) client_.call("lease/revoke", {{"ID", *old_lease}});
             return;
         } catch (const Error& e) {
@@ -127,9 +132,9 @@ std::vector<StoredNode> EtcdBackend::fetch() {
 
 std::int64_t EtcdBackend::current_revision() {
     auto start = base_ + "nodes/";
-    auto answer = client_.call(
-        "kv/range",
-        {{"key", to_base64(start)}, {"range_end", to_base64(prefix_end(start))}, {"count_only", true}});
+    auto answer = client_.call("kv/range", {{"key", to_base64(start)},
+                                            {"range_end", to_base64(prefix_end(start))},
+                                            {"count_only", true}});
     return header_revision(answer);
 }
 
@@ -153,8 +158,8 @@ void EtcdBackend::watch(const WatchCallback& callback) {
                     if (message->contains("events")) {
                         for (const auto& event : (*message)["events"]) {
                             if (event.contains("kv") && event["kv"].contains("mod_revision")) {
-                                revision = std::max(revision,
-                                                    as_int64(event["kv"]["mod_revision"]));
+                                revision =
+                                    std::max(revision, as_int64(event["kv"]["mod_revision"]));
                             }
                         }
                         next = callback(WatchEvent::changed);
@@ -188,9 +193,10 @@ net::IpAddress EtcdBackend::allocate(const std::string& id, const net::Prefix& r
             if (address && range.contains(*address)) return *address;
             old_address = text;
         }
-        auto taken_kvs = kvs_of(client_.call("kv/range", {{"key", to_base64(by_address)},
-                                                          {"range_end", to_base64(prefix_end(by_address))},
-                                                          {"keys_only", true}}));
+        auto taken_kvs =
+            kvs_of(client_.call("kv/range", {{"key", to_base64(by_address)},
+                                             {"range_end", to_base64(prefix_end(by_address))},
+                                             {"keys_only", true}}));
         std::set<net::IpAddress> taken;
         for (const auto& kv : taken_kvs) {
             auto key = from_base64(kv.value("key", io::json()));
@@ -199,7 +205,8 @@ net::IpAddress EtcdBackend::allocate(const std::string& id, const net::Prefix& r
             }
         }
         auto address = first_free_address(range, taken);
-        if (!address) throw Error(ExitCode::failure, "no free address left in " + range.to_string());
+        if (!address)
+            throw Error(ExitCode::failure, "no free address left in " + range.to_string());
         auto text = address->to_string();
         io::json compare = io::json::array({absent(by_address + text)});
         if (mine.empty()) {
@@ -210,10 +217,9 @@ net::IpAddress EtcdBackend::allocate(const std::string& id, const net::Prefix& r
                                {"result", "EQUAL"},
                                {"mod_revision", mine[0].value("mod_revision", io::json("0"))}});
         }
-        io::json success = io::json::array({put_request(by_address + text, id),
-                                            put_request(by_node, text)});
-        auto answer =
-            client_.call("kv/txn", {{"compare", compare}, {"success", success}});
+        io::json success =
+            io::json::array({put_request(by_address + text, id), put_request(by_node, text)});
+        auto answer = client_.call("kv/txn", {{"compare", compare}, {"success", success}});
         if (answer.value("succeeded", false)) {
             if (old_address) {
                 client_.call("kv/deleterange", {{"key", to_base64(by_address + *old_address)}});

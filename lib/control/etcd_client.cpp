@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <exception>
+
 #include "control/secret_file.hpp"
 #include "io/base64.hpp"
 #include "io/error.hpp"
@@ -22,7 +24,14 @@ using HeadersPtr = std::unique_ptr<curl_slist, HeadersDeleter>;
 // A transport failure: the member did not answer (try the next one).
 struct Unreachable {
     std::string message;
+    bool tls = false;  // the TLS handshake failed: a certificate problem, not a dead member
 };
+
+bool is_tls_failure(CURLcode code) {
+    return code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CONNECT_ERROR ||
+           code == CURLE_SSL_CERTPROBLEM || code == CURLE_SSL_CACERT_BADFILE ||
+           code == CURLE_SSL_CIPHER;
+}
 
 struct Answer {
     long status = 0;
@@ -31,6 +40,7 @@ struct Answer {
 
 struct StreamState {
     const StreamCallback* callback = nullptr;
+    std::exception_ptr failure;  // thrown by the callback; rethrown once curl has returned
     std::string buffer;
     std::string error_body;
     bool stopped = false;
@@ -41,6 +51,17 @@ struct StreamState {
 std::size_t collect(char* data, std::size_t size, std::size_t count, void* user) {
     static_cast<std::string*>(user)->append(data, size * count);
     return size * count;
+}
+
+// Exceptions must not cross libcurl's C frames: they stop the transfer and wait.
+StreamStep call_back(StreamState& s, const io::json* message) {
+    try {
+        if ((*s.callback)(message) == StreamStep::more) return StreamStep::more;
+    } catch (...) {
+        s.failure = std::current_exception();
+    }
+    s.stopped = true;
+    return StreamStep::stop;
 }
 
 bool feed_lines(StreamState& s) {
@@ -56,10 +77,7 @@ bool feed_lines(StreamState& s) {
             return false;
         }
         const auto& result = message.contains("result") ? message["result"] : message;
-        if ((*s.callback)(&result) == StreamStep::stop) {
-            s.stopped = true;
-            return false;
-        }
+        if (call_back(s, &result) == StreamStep::stop) return false;
     }
     return true;
 }
@@ -80,11 +98,7 @@ std::size_t stream_write(char* data, std::size_t size, std::size_t count, void* 
 int stream_tick(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     auto& s = *static_cast<StreamState*>(user);
     if (s.stopped) return 1;
-    if ((*s.callback)(nullptr) == StreamStep::stop) {
-        s.stopped = true;
-        return 1;
-    }
-    return 0;
+    return call_back(s, nullptr) == StreamStep::stop ? 1 : 0;
 }
 
 std::string etcd_error(const std::string& body) {
@@ -187,7 +201,7 @@ Answer perform(CURL* curl, const EtcdConfig& config, const std::string& url,
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer.body);
     auto result = curl_easy_perform(curl);
-    if (result != CURLE_OK) throw Unreachable{curl_easy_strerror(result)};
+    if (result != CURLE_OK) throw Unreachable{curl_easy_strerror(result), is_tls_failure(result)};
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer.status);
     return answer;
 }
@@ -221,6 +235,7 @@ io::json EtcdClient::call(const std::string& path, const io::json& body) {
     auto text = body.dump();
     std::string failures;
     bool reauthenticated = false;
+    bool all_tls = true;
     for (std::size_t tried = 0; tried < config_.members.size(); ++tried) {
         const auto& member = config_.members[member_];
         try {
@@ -250,8 +265,13 @@ io::json EtcdClient::call(const std::string& path, const io::json& body) {
         } catch (const Unreachable& e) {
             log_.debug("etcd member " + member + ": " + e.message);
             failures += (failures.empty() ? "" : "; ") + member + ": " + e.message;
+            all_tls = all_tls && e.tls;
             member_ = (member_ + 1) % config_.members.size();
         }
+    }
+    if (all_tls) {
+        throw permission_error("no etcd member accepted our TLS connection (" + failures +
+                               "); check --cacert, --cert and --key");
     }
     throw unavailable_error("no etcd member answered (" + failures + ")");
 }
@@ -267,13 +287,14 @@ void EtcdClient::stream(const std::string& path, const io::json& body,
     if (!stream_handle) throw Error(ExitCode::failure, "cannot initialise libcurl");
     CURL* curl = stream_handle.get();
     setup(curl, config_, member + "/v3/" + path, text, headers.get());
-    StreamState state{&callback, {}, {}, false, true, curl};
+    StreamState state{&callback, nullptr, {}, {}, false, true, curl};
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, stream_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, stream_tick);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &state);
     auto result = curl_easy_perform(curl);
+    if (state.failure) std::rethrow_exception(state.failure);
     if (state.stopped) return;
     member_ = (member_ + 1) % config_.members.size();
     if (!state.error_body.empty()) {

@@ -75,19 +75,22 @@ bool touches_record(const char* buffer, std::size_t size) {
 FileBackend::FileBackend(std::string root, std::string network)
     : root_(std::move(root)), network_(std::move(network)) {}
 
-std::string FileBackend::nodes_directory() const { return root_ + "/" + network_ + "/nodes"; }
-std::string FileBackend::alloc_directory() const { return root_ + "/" + network_ + "/alloc"; }
+std::string FileBackend::nodes_directory() const {
+    return root_ + "/" + network_ + "/nodes";
+}
+std::string FileBackend::alloc_directory() const {
+    return root_ + "/" + network_ + "/alloc";
+}
 
 void FileBackend::check_root() const {
-    struct stat st{};
+    struct stat st {};
     if (::stat(root_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         throw unavailable_error("control directory " + root_ +
                                 " is not there (create it, or mount the shared directory)");
     }
 }
 
-void FileBackend::publish(const std::string& id, const std::string& record,
-                          std::chrono::seconds) {
+void FileBackend::publish(const std::string& id, const std::string& record, std::chrono::seconds) {
     check_root();
     make_directories(nodes_directory());
     write_file_atomically(nodes_directory() + "/" + id + ".json", record + "\n");

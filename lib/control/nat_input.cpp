@@ -41,7 +41,8 @@ NatInput nat_input_from_json(const io::InputRecord& r, const std::string& source
     nat.filtering = word(r, source, "filtering", kBehaviours);
     nat.nat_type = word(r, source, "nat_type", kNatTypes);
     for (auto field : kExtraNatFields) {
-        if (auto value = io::optional_bool(r, source, field)) nat.extra[std::string(field)] = *value;
+        if (auto value = io::optional_bool(r, source, field))
+            nat.extra[std::string(field)] = *value;
     }
     input.nat = nat;
     return input;

@@ -12,9 +12,9 @@ namespace natkit::control {
 namespace {
 
 constexpr std::array<std::string_view, 13> kNodeFields = {
-    "kind",       "network",  "id",  "public_key",           "listen_port",
-    "allowed_ips", "endpoint", "candidates", "nat",          "persistent_keepalive",
-    "updated_at", "version",  "expires_at"};
+    "kind",        "network",  "id",         "public_key", "listen_port",
+    "allowed_ips", "endpoint", "candidates", "nat",        "persistent_keepalive",
+    "updated_at",  "version",  "expires_at"};
 
 constexpr std::array<std::string_view, 3> kNatFields = {"mapping", "filtering", "nat_type"};
 
@@ -86,12 +86,10 @@ struct Fields {
 std::optional<io::PeerNat> nat_of(const io::InputRecord& r, const std::string& source) {
     const io::json* nat = io::find_field(r, source, "nat");
     if (!nat || nat->is_null()) return std::nullopt;
-    io::json set = {{"kind", "peer-set"},
-                    {"network", "n"},
-                    {"peers",
-                     {{{"id", "n"},
-                       {"public_key", r.value.at("public_key")},
-                       {"nat", *nat}}}}};
+    io::json set = {
+        {"kind", "peer-set"},
+        {"network", "n"},
+        {"peers", {{{"id", "n"}, {"public_key", r.value.at("public_key")}, {"nat", *nat}}}}};
     try {
         return io::peer_set_from_json(io::InputRecord{set, r.line}, source).peers[0].nat;
     } catch (const Error& e) {

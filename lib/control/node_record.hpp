@@ -21,14 +21,14 @@ struct NodeRecord {
     std::string id;
     io::PublicKey public_key{};
     std::uint16_t listen_port = 0;
-    std::vector<net::Prefix> allowed_ips;      // overlay addresses
-    std::optional<net::Endpoint> endpoint;     // public endpoint (from the nat.report)
-    std::vector<net::Endpoint> candidates;     // every endpoint worth trying, best first
+    std::vector<net::Prefix> allowed_ips;   // overlay addresses
+    std::optional<net::Endpoint> endpoint;  // public endpoint (from the nat.report)
+    std::vector<net::Endpoint> candidates;  // every endpoint worth trying, best first
     std::optional<io::PeerNat> nat;
     std::optional<int> persistent_keepalive;
-    std::string updated_at;                    // RFC 3339 UTC
-    std::string version;                       // of the peer-sync that wrote it
-    io::json extra = io::json::object();       // unknown fields, kept
+    std::string updated_at;               // RFC 3339 UTC
+    std::string version;                  // of the peer-sync that wrote it
+    io::json extra = io::json::object();  // unknown fields, kept
 };
 
 // Names that are safe as file names and etcd key parts: 1..64 of [A-Za-z0-9._-], no leading '.'.
@@ -45,7 +45,7 @@ io::PeerEntry to_peer_entry(const NodeRecord& node);
 
 struct PeerSetQuery {
     std::string network;
-    std::string self_id;                      // left out of the set
+    std::string self_id;  // left out of the set
     SystemTime now;
     std::optional<std::chrono::seconds> ttl;  // records older than this are expired
 };

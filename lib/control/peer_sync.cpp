@@ -28,8 +28,10 @@ io::PublicKey public_key_of(const Identity& identity, const std::optional<wg::De
     if (identity.public_key) {
         auto key = io::parse_public_key(*identity.public_key);
         if (!key) {
-            throw usage_error("--public-key: expected a WireGuard public key (base64, 44 "
-                              "characters), got '" + *identity.public_key + "'");
+            throw usage_error(
+                "--public-key: expected a WireGuard public key (base64, 44 "
+                "characters), got '" +
+                *identity.public_key + "'");
         }
         return *key;
     }
@@ -45,7 +47,8 @@ std::uint16_t listen_port_of(const Identity& identity, const std::optional<wg::D
         return static_cast<std::uint16_t>(*identity.listen_port);
     }
     if (device && device->listen_port) return device->listen_port;
-    throw usage_error("this node needs a listen port: give --listen-port PORT or --interface IFACE");
+    throw usage_error(
+        "this node needs a listen port: give --listen-port PORT or --interface IFACE");
 }
 
 std::vector<net::Prefix> allowed_ips_of(const Identity& identity,
@@ -60,8 +63,8 @@ std::vector<net::Prefix> allowed_ips_of(const Identity& identity,
         result = interface_host_prefixes(*identity.interface);
     }
     if (allocated) {
-        net::Prefix host{*allocated,
-                         static_cast<std::uint8_t>(allocated->family == net::Family::v4 ? 32 : 128)};
+        net::Prefix host{
+            *allocated, static_cast<std::uint8_t>(allocated->family == net::Family::v4 ? 32 : 128)};
         if (std::find(result.begin(), result.end(), host) == result.end()) {
             result.insert(result.begin(), host);
         }
@@ -156,7 +159,8 @@ class Session {
         std::optional<net::IpAddress> allocated;
         if (options_.allocate) {
             auto range = net::Prefix::parse(*options_.allocate);
-            if (!range) throw usage_error("--allocate: not a CIDR range: '" + *options_.allocate + "'");
+            if (!range)
+                throw usage_error("--allocate: not a CIDR range: '" + *options_.allocate + "'");
             allocated = backend_->allocate(id, *range);
             io_.log.info("allocated " + allocated->to_string() + " from " + range->to_string());
         }
@@ -204,15 +208,16 @@ class Session {
 
     int serve_stale(const Error& why) {
         auto text = read_file(*options_.cache_file);
-        if (!text) throw Error(why.code(), std::string(why.what()) + " (and no cache in " +
-                                               *options_.cache_file + " yet)");
+        if (!text)
+            throw Error(why.code(), std::string(why.what()) + " (and no cache in " +
+                                        *options_.cache_file + " yet)");
         auto value = io::json::parse(*text, nullptr, false);
         io::PeerSet set;
         try {
             set = io::peer_set_from_json(io::InputRecord{value, 1}, *options_.cache_file);
         } catch (const Error& e) {
-            throw Error(why.code(), std::string(why.what()) + " (and the cache is unusable: " +
-                                        e.what() + ")");
+            throw Error(why.code(),
+                        std::string(why.what()) + " (and the cache is unusable: " + e.what() + ")");
         }
         set.stale = true;
         io_.log.warning(std::string(why.what()) + "; serving the cached set from " +
@@ -279,8 +284,8 @@ std::optional<Command> parse_command(std::string_view name) {
 NodeRecord make_node_record(const SyncOptions& options, const NatInput& nat,
                             const std::optional<wg::Device>& device,
                             const std::vector<net::IpAddress>& local_addresses,
-                            const std::optional<net::IpAddress>& allocated,
-                            const std::string& id, SystemTime now) {
+                            const std::optional<net::IpAddress>& allocated, const std::string& id,
+                            SystemTime now) {
     const auto& identity = options.identity;
     NodeRecord record;
     record.network = options.control.network;

@@ -27,9 +27,9 @@ struct Identity {
     std::optional<int> listen_port;         // or from the device
     std::vector<std::string> allowed_ips;   // or the interface's addresses, or --allocate
     std::optional<int> persistent_keepalive;
-    std::optional<std::string> interface;   // the WireGuard device to read identity from
-    std::vector<std::string> candidates;    // extra endpoint candidates
-    bool local_candidates = true;           // offer local interface addresses
+    std::optional<std::string> interface;  // the WireGuard device to read identity from
+    std::vector<std::string> candidates;   // extra endpoint candidates
+    bool local_candidates = true;          // offer local interface addresses
 };
 
 struct SyncOptions {
@@ -37,7 +37,7 @@ struct SyncOptions {
     ControlOptions control;
     std::chrono::seconds ttl{90};
     Identity identity;
-    std::optional<std::string> allocate;    // CIDR
+    std::optional<std::string> allocate;  // CIDR
     std::optional<std::string> cache_file;
     bool allow_stale = false;
     bool watch_report = false;  // watch: publish this node too and keep its record alive
@@ -51,7 +51,7 @@ struct SyncIo {
     std::istream* in = nullptr;  // nat.report input for report/sync (nullptr: none)
     std::function<void(const io::json&)> out;
     io::Log& log;
-    DeviceReader read_device;    // may be empty when no --interface is used
+    DeviceReader read_device;  // may be empty when no --interface is used
     BackendOpener open = open_backend;
 };
 
@@ -63,7 +63,7 @@ int run_peer_sync(const SyncOptions& options, SyncIo& io);
 NodeRecord make_node_record(const SyncOptions& options, const NatInput& nat,
                             const std::optional<wg::Device>& device,
                             const std::vector<net::IpAddress>& local_addresses,
-                            const std::optional<net::IpAddress>& allocated,
-                            const std::string& id, SystemTime now);
+                            const std::optional<net::IpAddress>& allocated, const std::string& id,
+                            SystemTime now);
 
 }  // namespace natkit::control

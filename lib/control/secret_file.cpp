@@ -11,7 +11,7 @@
 namespace natkit::control {
 
 void check_secret_file(const std::string& path, bool insecure_permissions) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
         throw permission_error("cannot read secret file " + path + ": " + std::strerror(errno));
     }

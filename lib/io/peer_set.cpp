@@ -13,11 +13,11 @@ namespace natkit::io {
 namespace {
 
 constexpr std::string_view kPeerSet = "peer-set";
-constexpr std::array<std::string_view, 5> kSetFields = {"kind", "network", "generated_at",
-                                                        "stale", "peers"};
+constexpr std::array<std::string_view, 5> kSetFields = {"kind", "network", "generated_at", "stale",
+                                                        "peers"};
 constexpr std::array<std::string_view, 9> kPeerFields = {
-    "id",          "public_key",           "endpoint", "candidates", "allowed_ips",
-    "persistent_keepalive", "nat",         "path",     "updated_at"};
+    "id",  "public_key", "endpoint",  "candidates", "allowed_ips", "persistent_keepalive",
+    "nat", "path",       "updated_at"};
 constexpr std::array<std::string_view, 3> kNatFields = {"mapping", "filtering", "nat_type"};
 constexpr std::array<std::string_view, 4> kBehaviours = {
     "endpoint-independent", "address-dependent", "address-and-port-dependent", "unknown"};
@@ -260,7 +260,9 @@ std::optional<PublicKey> parse_public_key(std::string_view text) {
     return key;
 }
 
-std::string format_public_key(const PublicKey& key) { return base64_encode(key); }
+std::string format_public_key(const PublicKey& key) {
+    return base64_encode(key);
+}
 
 json to_json(const PeerSet& set) {
     json j = json::object();

@@ -21,9 +21,10 @@ constexpr std::array<std::string_view, 7> kErrors = {
     "timeout",    "unreachable", "bad-response", "error-response",
     "unresolved", "send-failed", "unsupported"};
 constexpr std::array<std::string_view, 17> kStunBindingFields = {
-    "kind",     "server",        "server_name", "test",      "local", "mapped",
-    "response_origin", "response_source", "other_address", "idle_ms", "rtt_ms", "software",
-    "transport", "mode", "attempts", "error", "detail"};
+    "kind",   "server",          "server_name",     "test",          "local",
+    "mapped", "response_origin", "response_source", "other_address", "idle_ms",
+    "rtt_ms", "software",        "transport",       "mode",          "attempts",
+    "error",  "detail"};
 
 double round_to_tenth(double value) {
     if (!std::isfinite(value) || std::fabs(value) > 1e12) return value;

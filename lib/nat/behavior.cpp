@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <deque>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 
 #include "net/event_loop.hpp"
 #include "stun/session.hpp"
@@ -13,8 +13,8 @@ namespace natkit::nat {
 
 namespace {
 
-using stun::Clock;
 using stun::ClientTransaction;
+using stun::Clock;
 using stun::TimePoint;
 
 // Which test a transaction runs, and against what.
@@ -28,13 +28,14 @@ struct TestSpec {
 };
 
 class BehaviorRun {
-public:
+  public:
     BehaviorRun(const stun::LocalPort& mapping_port, const BehaviorOptions& options,
                 const stun::BindingSink& emit, io::Log& log)
         : mapping_port_(mapping_port), options_(options), emit_(emit), log_(log) {
         for (auto* port : mapping_port_.all()) session_.attach(*port);
-        session_.on_unclaimed([this](net::DatagramPort& port, std::span<const std::uint8_t> d,
-                                     const net::Endpoint& from) { maybe_delivered(port, d, from); });
+        session_.on_unclaimed(
+            [this](net::DatagramPort& port, std::span<const std::uint8_t> d,
+                   const net::Endpoint& from) { maybe_delivered(port, d, from); });
     }
 
     int run(const std::vector<stun::ProbeTarget>& servers) {
@@ -47,7 +48,7 @@ public:
         return answered_;
     }
 
-private:
+  private:
     struct Server {
         const stun::ProbeTarget* target;
         const stun::LocalPort* mapping;
@@ -92,23 +93,23 @@ private:
         }
     }
 
-    const ClientTransaction& start_test(Server& server, const stun::LocalPort& local,
-                                        TestSpec spec, bool any_source,
+    const ClientTransaction& start_test(Server& server, const stun::LocalPort& local, TestSpec spec,
+                                        bool any_source,
                                         std::function<void(const ClientTransaction&)> then) {
         ++pending_;
         auto message = stun::binding_request({});
         message.change_request = spec.change;
         message.response_port = spec.response_port;
-        stun::Session::Request request{spec.destination, message, options_.retransmit, {},
-                                       any_source, spec.response_port.has_value()};
+        stun::Session::Request request{spec.destination,    message,
+                                       options_.retransmit, {},
+                                       any_source,          spec.response_port.has_value()};
         auto* port = local.for_family(spec.destination.family());
-        return session_.start(
-            *port, std::move(request),
-            [this, &server, &local, spec, then](const ClientTransaction& tx) {
-                if (spec.reported) emit_(record(server, local, spec, tx));
-                if (then) then(tx);
-                if (--pending_ == 0) loop_.stop();
-            });
+        return session_.start(*port, std::move(request),
+                              [this, &server, &local, spec, then](const ClientTransaction& tx) {
+                                  if (spec.reported) emit_(record(server, local, spec, tx));
+                                  if (then) then(tx);
+                                  if (--pending_ == 0) loop_.stop();
+                              });
     }
 
     void on_binding(Server& server, const ClientTransaction& tx) {
@@ -119,9 +120,9 @@ private:
             return;
         }
         ++answered_;
-        auto wait = std::max<stun::Duration>(options_.no_answer_floor,
-                                             options_.no_answer_rtts * tx.rtt().value_or(
-                                                                           stun::Duration{}));
+        auto wait =
+            std::max<stun::Duration>(options_.no_answer_floor,
+                                     options_.no_answer_rtts * tx.rtt().value_or(stun::Duration{}));
         for (const auto* f : server.filtering) {
             session_.expire_at(*f, std::max(server.started + wait, now));
         }
@@ -132,8 +133,8 @@ private:
             auto other_both = net::Endpoint{other->address.unmapped(), other->port};
             start_test(server, *server.mapping, {"mapping-2", other_ip, {}, {}, {}, true}, false,
                        nullptr);
-            start_test(server, *server.mapping, {"mapping-3", other_both, {}, {}, {}, true},
-                       false, nullptr);
+            start_test(server, *server.mapping, {"mapping-3", other_both, {}, {}, {}, true}, false,
+                       nullptr);
         } else {
             for (auto name : {"mapping-2", "mapping-3"}) emit_(unsupported(server, name));
         }
@@ -152,13 +153,13 @@ private:
         for (auto idle = std::chrono::milliseconds(1000); idle <= options_.lifetime_max;
              idle *= 2) {
             auto& idle_port = fresh_port(primary.family());
-            start_test(server, idle_port, {"lifetime-open", primary, {}, {}, {}, false}, false,
-                       [this, &server, &idle_port, primary, idle, wait](const ClientTransaction& tx) {
-                           if (tx.outcome() != stun::Outcome::success) return;
-                           auto mapped = *tx.response()->reflexive_address();
-                           schedule_lifetime_check(server, idle_port, primary, mapped.port, idle,
-                                                   wait);
-                       });
+            start_test(
+                server, idle_port, {"lifetime-open", primary, {}, {}, {}, false}, false,
+                [this, &server, &idle_port, primary, idle, wait](const ClientTransaction& tx) {
+                    if (tx.outcome() != stun::Outcome::success) return;
+                    auto mapped = *tx.response()->reflexive_address();
+                    schedule_lifetime_check(server, idle_port, primary, mapped.port, idle, wait);
+                });
         }
     }
 
@@ -170,11 +171,13 @@ private:
             lifetime_timers_.erase(idle.count());
             auto& asker = fresh_port(primary.family());
             TestSpec spec{"lifetime", primary, {}, mapped_port, idle, true};
-            const auto& tx = start_test(
-                server, asker, spec, false, [this, idle](const ClientTransaction& check) {
-                    if (check.outcome() != stun::Outcome::success) call_off_longer(idle);
-                    if (ignored_response_port_.count(&check)) call_off_longer({});
-                });
+            const auto& tx = start_test(server, asker, spec, false,
+                                        [this, idle](const ClientTransaction& check) {
+                                            if (check.outcome() != stun::Outcome::success)
+                                                call_off_longer(idle);
+                                            if (ignored_response_port_.count(&check))
+                                                call_off_longer({});
+                                        });
             deliveries_.push_back({&tx, tx.id(), idle_port.all()});
             idle_sources_[&tx] = &idle_port;
             session_.expire_at(tx, Clock::now() + wait);
@@ -222,8 +225,8 @@ private:
         }
     }
 
-    io::StunBinding record(const Server& server, const stun::LocalPort& local,
-                           const TestSpec& spec, const ClientTransaction& tx) {
+    io::StunBinding record(const Server& server, const stun::LocalPort& local, const TestSpec& spec,
+                           const ClientTransaction& tx) {
         io::StunBinding b;
         b.server_name = server.target->name;
         b.server = spec.destination;
@@ -258,8 +261,8 @@ private:
     }
 
     const stun::LocalPort& fresh_port(net::Family family) {
-        auto& port = fresh_.emplace_back(stun::LocalPort::open(
-            {std::nullopt, 0, family, stun::SocketMode::socket}, log_));
+        auto& port = fresh_.emplace_back(
+            stun::LocalPort::open({std::nullopt, 0, family, stun::SocketMode::socket}, log_));
         for (auto* p : port.all()) session_.attach(*p);
         return port;
     }

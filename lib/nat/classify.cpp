@@ -16,9 +16,13 @@ bool is_mapping_test(const StunBinding& b) {
     return b.test == "binding" || b.test == "mapping-2" || b.test == "mapping-3";
 }
 
-bool answered(const StunBinding& b) { return !b.error && b.mapped; }
+bool answered(const StunBinding& b) {
+    return !b.error && b.mapped;
+}
 
-net::Endpoint canonical(const net::Endpoint& e) { return {e.address.unmapped(), e.port}; }
+net::Endpoint canonical(const net::Endpoint& e) {
+    return {e.address.unmapped(), e.port};
+}
 
 // Mapping records must share one local port, or their mappings say nothing about the NAT.
 void check_one_local_port(const std::vector<Observation>& observations, const std::string& source) {
@@ -31,8 +35,7 @@ void check_one_local_port(const std::vector<Observation>& observations, const st
             throw data_error(source, o.line, "local",
                              "records from different local ports (" +
                                  first->record.local->to_string() + " on line " +
-                                 std::to_string(first->line) + ", " +
-                                 o.record.local->to_string() +
+                                 std::to_string(first->line) + ", " + o.record.local->to_string() +
                                  " here) cannot be classified together: probe every server "
                                  "from one port (one stun-probe run)");
         }
@@ -67,22 +70,25 @@ std::string mapping_behaviour(const std::vector<MappingSample>& samples, bool& p
         }
     }
     if (!ip_pair && !port_pair) {
-        reasons.push_back("mapping: only one server address answered; comparing mappings "
-                          "needs two");
+        reasons.push_back(
+            "mapping: only one server address answered; comparing mappings "
+            "needs two");
         return kUnknown;
     }
     per_destination = ip_differs || port_differs;
     if (ip_differs) {
         if (port_pair) return port_differs ? kAddressAndPortDependent : kAddressDependent;
-        reasons.push_back("mapping: the mapping changes with the server's address; no two "
-                          "ports of one server address answered to tell address-dependent "
-                          "from address-and-port-dependent");
+        reasons.push_back(
+            "mapping: the mapping changes with the server's address; no two "
+            "ports of one server address answered to tell address-dependent "
+            "from address-and-port-dependent");
         return kUnknown;
     }
     if (port_differs) return kAddressAndPortDependent;
     if (ip_pair) return kEndpointIndependent;
-    reasons.push_back("mapping: every server that answered shares one address; "
-                      "endpoint-independent and address-dependent look alike from there");
+    reasons.push_back(
+        "mapping: every server that answered shares one address; "
+        "endpoint-independent and address-dependent look alike from there");
     return kUnknown;
 }
 
@@ -115,8 +121,8 @@ std::string filtering_of_server(const StunBinding& binding, const StunBinding* c
     auto both = judge(change_both, other, "change-address-and-port (filtering-2)");
     if (!both) return kUnknown;
     if (*both) return kEndpointIndependent;
-    auto port = judge(change_port, net::Endpoint{primary.address, other.port},
-                      "change-port (filtering-3)");
+    auto port =
+        judge(change_port, net::Endpoint{primary.address, other.port}, "change-port (filtering-3)");
     if (!port) return kUnknown;
     return *port ? kAddressDependent : kAddressAndPortDependent;
 }
@@ -153,8 +159,9 @@ std::string filtering_behaviour(const std::vector<Observation>& observations,
     if (verdicts.size() > 1) {
         reasons.push_back("filtering: servers disagree");
     } else if (!tried) {
-        reasons.push_back("filtering: no RFC 5780 filtering tests (run stun-probe --behavior "
-                          "against a server that reports OTHER-ADDRESS)");
+        reasons.push_back(
+            "filtering: no RFC 5780 filtering tests (run stun-probe --behavior "
+            "against a server that reports OTHER-ADDRESS)");
     } else {
         reasons.push_back(last_reason);
     }
@@ -169,8 +176,8 @@ void binding_lifetime(const std::vector<Observation>& observations, NatReport& r
         if (!b.error) {
             report.lifetime_alive_ms = std::max(report.lifetime_alive_ms.value_or(0), *b.idle_ms);
         } else if (*b.error == "timeout") {
-            report.lifetime_gone_ms = std::min(report.lifetime_gone_ms.value_or(*b.idle_ms),
-                                               *b.idle_ms);
+            report.lifetime_gone_ms =
+                std::min(report.lifetime_gone_ms.value_or(*b.idle_ms), *b.idle_ms);
         } else if (*b.error == "unsupported") {
             report.reasons.push_back("binding lifetime: " + b.detail.value_or("unsupported"));
         }
@@ -215,8 +222,9 @@ NatReport classify(const std::vector<Observation>& observations, const std::stri
     if (bindings.empty()) {
         if (any_binding) {
             report.nat_type = "udp-blocked";
-            report.reasons.push_back("no STUN server answered: UDP is blocked here, or every "
-                                     "server is down");
+            report.reasons.push_back(
+                "no STUN server answered: UDP is blocked here, or every "
+                "server is down");
         } else {
             report.reasons.push_back("no binding test among the records");
         }
@@ -242,8 +250,10 @@ NatReport classify(const std::vector<Observation>& observations, const std::stri
     report.filtering = filtering_behaviour(observations, bindings, report.reasons);
     for (const auto& o : observations) {
         if (o.record.test != "hairpin") continue;
-        if (!o.record.error) report.hairpinning = true;
-        else if (*o.record.error == "timeout" && !report.hairpinning) report.hairpinning = false;
+        if (!o.record.error)
+            report.hairpinning = true;
+        else if (*o.record.error == "timeout" && !report.hairpinning)
+            report.hairpinning = false;
     }
     binding_lifetime(observations, report);
     report.nat_type = nat_type_of(report, per_destination);

@@ -29,15 +29,15 @@ NatReport probe_and_classify(const stun::LocalPort& port,
                              const BehaviorOptions& options, io::Log& log) {
     auto start = std::chrono::steady_clock::now();
     std::vector<Observation> observations;
-    run_behavior(port, servers, options,
-                 [&](const io::StunBinding& b) {
-                     observations.push_back({b, observations.size() + 1});
-                 },
-                 log);
+    run_behavior(
+        port, servers, options,
+        [&](const io::StunBinding& b) {
+            observations.push_back({b, observations.size() + 1});
+        },
+        log);
     auto report = classify(observations, "probe");
-    report.elapsed_ms = std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
+    report.elapsed_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     return report;
 }
 

@@ -10,11 +10,11 @@ namespace natkit::nat {
 
 namespace {
 
-constexpr std::array<std::string_view, 4> kBehaviours = {
-    kEndpointIndependent, kAddressDependent, kAddressAndPortDependent, kUnknown};
+constexpr std::array<std::string_view, 4> kBehaviours = {kEndpointIndependent, kAddressDependent,
+                                                         kAddressAndPortDependent, kUnknown};
 constexpr std::array<std::string_view, 7> kNatTypes = {
-    "open", "full-cone", "restricted-cone", "port-restricted-cone", "symmetric", "udp-blocked",
-    "unknown"};
+    "open",      "full-cone",   "restricted-cone", "port-restricted-cone",
+    "symmetric", "udp-blocked", "unknown"};
 
 template <std::size_t N>
 std::string one_of(const io::InputRecord& r, const std::string& source, std::string_view field,
@@ -82,8 +82,8 @@ NatReport nat_report_from_json(const io::InputRecord& r, const std::string& sour
     report.nat_type = one_of(r, source, "nat_type", kNatTypes);
     report.port_preserving = io::optional_bool(r, source, "port_preserving");
     report.hairpinning = io::optional_bool(r, source, "hairpinning");
-    report.servers_used = static_cast<int>(io::optional_integer(r, source, "servers_used")
-                                               .value_or(0));
+    report.servers_used =
+        static_cast<int>(io::optional_integer(r, source, "servers_used").value_or(0));
     report.elapsed_ms = io::optional_number(r, source, "elapsed_ms");
     return report;
 }

@@ -35,36 +35,42 @@ PairVerdict decide(Kind a, Kind b, const std::string& a_name, const std::string&
     if (either(Kind::reachable)) {
         auto who = a == Kind::reachable ? a_name : b_name;
         return {"direct",
-                who + " accepts packets from anyone at its public endpoint: the other side "
-                      "can simply send",
-                {}, {}};
+                who +
+                    " accepts packets from anyone at its public endpoint: the other side "
+                    "can simply send",
+                {},
+                {}};
     }
     if (both_in({Kind::cone_address, Kind::cone_port})) {
         return {"punch",
                 "both sides keep one mapping for every destination: a simultaneous send "
                 "opens both filters",
-                {}, {}};
+                {},
+                {}};
     }
     if (both_in({Kind::cone_address, Kind::symmetric}) && either(Kind::cone_address)) {
         return {"punch",
                 "the restricted-cone side filters by address only, so the symmetric side's "
                 "new port for it is let in",
-                {}, {}};
+                {},
+                {}};
     }
     if (both_in({Kind::cone_port, Kind::symmetric}) && either(Kind::cone_port)) {
         return {"punch-with-prediction",
                 "the port-restricted side only lets in the exact port the symmetric side "
                 "will use for it: predict that port (or probe many)",
-                {}, {}};
+                {},
+                {}};
     }
     if (a == Kind::symmetric && b == Kind::symmetric) {
-        return {"relay", "both sides map per destination: neither can learn the other's port",
-                {}, {}};
+        return {
+            "relay", "both sides map per destination: neither can learn the other's port", {}, {}};
     }
     return {"punch-with-prediction",
             "not enough is known about one side's NAT: try punching with port prediction "
             "before falling back to a relay",
-            {}, {}};
+            {},
+            {}};
 }
 
 }  // namespace

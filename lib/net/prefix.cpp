@@ -6,7 +6,9 @@ namespace natkit::net {
 
 namespace {
 
-unsigned max_length(Family family) { return family == Family::v4 ? 32 : 128; }
+unsigned max_length(Family family) {
+    return family == Family::v4 ? 32 : 128;
+}
 
 IpAddress masked(IpAddress address, unsigned length) {
     auto total = max_length(address.family);

@@ -7,9 +7,9 @@
 
 #include "io/error.hpp"
 #include "net/event_loop.hpp"
-#include "stun/session.hpp"
 #include "net/raw_udp.hpp"
 #include "net/udp_socket.hpp"
+#include "stun/session.hpp"
 
 namespace natkit::stun {
 
@@ -21,7 +21,9 @@ bool is_errno(const std::system_error& e, int value) {
     return e.code().category() == std::system_category() && e.code().value() == value;
 }
 
-std::string port_text(std::uint16_t port) { return "port " + std::to_string(port); }
+std::string port_text(std::uint16_t port) {
+    return "port " + std::to_string(port);
+}
 
 Error bind_error(const std::system_error& e, const LocalPortRequest& request) {
     auto where = request.address ? request.address->to_string() + " " + port_text(request.port)
@@ -32,8 +34,9 @@ Error bind_error(const std::system_error& e, const LocalPortRequest& request) {
                                 "CAP_NET_BIND_SERVICE)");
     }
     if (is_errno(e, EADDRINUSE)) {
-        return {ExitCode::failure, where + " is in use by another socket; --mode raw (or auto) "
-                                           "sends from it through raw sockets"};
+        return {ExitCode::failure, where +
+                                       " is in use by another socket; --mode raw (or auto) "
+                                       "sends from it through raw sockets"};
     }
     if (is_errno(e, EADDRNOTAVAIL)) {
         return usage_error("cannot bind " + where + ": the address is not on this host");
@@ -94,9 +97,18 @@ ProbeTarget resolve_target(const std::string& name, std::optional<net::Family> f
     }
     ProbeTarget target{name, std::nullopt, ""};
     auto found = net::resolve(*where, family, &target.resolve_error);
-    if (!found.empty()) target.address = net::Endpoint{found.front().address.unmapped(),
-                                                       found.front().port};
+    if (!found.empty())
+        target.address = net::Endpoint{found.front().address.unmapped(), found.front().port};
     return target;
+}
+
+std::vector<ProbeTarget> resolve_targets(const std::vector<std::string>& words,
+                                         std::optional<net::Family> family) {
+    std::vector<ProbeTarget> targets;
+    for (const auto& name : split_server_list(words)) {
+        targets.push_back(resolve_target(name, family));
+    }
+    return targets;
 }
 
 LocalPortRequest local_port_request(const std::optional<std::string>& bind,
@@ -207,8 +219,8 @@ LocalPort LocalPort::open(const LocalPortRequest& request, io::Log& log) {
     if (family != Family::v6) port.v4_ = open_raw(Family::v4, request);
     if (family != Family::v4) port.v6_ = open_raw(Family::v6, request);
     if (!port.v4_ && !port.v6_) {
-        throw Error(ExitCode::failure, "no raw socket could be opened for " +
-                                           port_text(request.port));
+        throw Error(ExitCode::failure,
+                    "no raw socket could be opened for " + port_text(request.port));
     }
     return port;
 }
@@ -225,7 +237,9 @@ std::vector<net::DatagramPort*> LocalPort::all() const {
     return ports;
 }
 
-std::string_view LocalPort::mode() const { return all().front()->mode(); }
+std::string_view LocalPort::mode() const {
+    return all().front()->mode();
+}
 
 std::optional<net::Endpoint> LocalPort::local_towards(const net::Endpoint& server) const {
     if (bound_address_ && !bound_address_->is_unspecified()) {
@@ -247,8 +261,7 @@ io::StunBinding record_for(const ProbeTarget& target, const ClientTransaction* t
     if (b.server) b.local = local.local_towards(*b.server);
     if (!tx) {
         b.error = target.address ? "unreachable" : "unresolved";
-        b.detail = target.address ? "no local socket of this address family"
-                                  : target.resolve_error;
+        b.detail = target.address ? "no local socket of this address family" : target.resolve_error;
         return b;
     }
     fill_from_transaction(b, *tx);
@@ -257,7 +270,7 @@ io::StunBinding record_for(const ProbeTarget& target, const ClientTransaction* t
 
 // One round: every target at once on one session; records as transactions finish.
 class Round {
-public:
+  public:
     Round(const LocalPort& local, const ProbeOptions& options, const BindingSink& emit,
           io::Log& log)
         : local_(local), options_(options), emit_(emit), log_(log) {}
@@ -278,15 +291,15 @@ public:
         return answered_;
     }
 
-private:
+  private:
     void start(const ProbeTarget& target) {
         auto* port = target.address ? local_.for_family(target.address->family()) : nullptr;
         if (!port) {
             report(record_for(target, nullptr, local_), false);
             return;
         }
-        Session::Request request{*target.address, binding_request({}), options_.retransmit,
-                                 {}, false};
+        Session::Request request{
+            *target.address, binding_request({}), options_.retransmit, {}, false};
         session_.start(*port, std::move(request), [this, &target](const ClientTransaction& tx) {
             report(record_for(target, &tx, local_), tx.outcome() == Outcome::success);
         });

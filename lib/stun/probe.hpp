@@ -27,6 +27,9 @@ struct ProbeTarget {
 // Parses "host[:port]" / "[v6][:port]" (default port 3478) and resolves it. Throws a usage
 // error for a malformed name; a name that does not resolve gives a target without address.
 ProbeTarget resolve_target(const std::string& name, std::optional<net::Family> family);
+// Every name of `words` (see split_server_list), resolved.
+std::vector<ProbeTarget> resolve_targets(const std::vector<std::string>& words,
+                                         std::optional<net::Family> family);
 
 enum class SocketMode { automatic, socket, raw };
 
@@ -40,7 +43,7 @@ struct LocalPortRequest {
 // The local port every request is sent from: one dual-stack socket, or, when the port is
 // held by another socket (WireGuard), raw sockets per address family.
 class LocalPort {
-public:
+  public:
     // Throws natkit::Error: no_permission (raw mode without CAP_NET_RAW, privileged port),
     // usage (raw mode without a port), failure (other bind errors).
     static LocalPort open(const LocalPortRequest& request, io::Log& log);
@@ -52,7 +55,7 @@ public:
     // The local endpoint used towards `server`: the bound address, or the route's source.
     std::optional<net::Endpoint> local_towards(const net::Endpoint& server) const;
 
-private:
+  private:
     std::unique_ptr<net::DatagramPort> v4_;
     std::unique_ptr<net::DatagramPort> v6_;  // may carry IPv4 too (dual-stack socket)
     bool dual_stack_ = false;

@@ -17,12 +17,11 @@ void Session::attach(net::DatagramPort& port) {
     for (int fd : port.fds()) loop_.watch(fd, [this, &port] { drain(port); });
 }
 
-const ClientTransaction& Session::start(net::DatagramPort& port, Request request,
-                                        Finished done) {
+const ClientTransaction& Session::start(net::DatagramPort& port, Request request, Finished done) {
     auto id = random_transaction_id();
     request.message.transaction_id = id;
-    ClientTransaction tx(request.server, id, encode(request.message), request.policy,
-                         Clock::now(), std::move(request.accept_from));
+    ClientTransaction tx(request.server, id, encode(request.message), request.policy, Clock::now(),
+                         std::move(request.accept_from));
     if (request.accept_any_source) tx.accept_any_source();
     if (request.answer_elsewhere) tx.accept_no_answer();
     auto& entry = entries_.emplace_back(Entry{std::move(tx), &port, std::move(done), {}, {}});

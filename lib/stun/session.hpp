@@ -17,12 +17,12 @@
 namespace natkit::stun {
 
 class Session {
-public:
+  public:
     using Finished = std::function<void(const ClientTransaction&)>;
     // A datagram no transaction claimed (e.g. a hairpinned request reaching our own port).
-    using Unclaimed = std::function<void(net::DatagramPort& port,
-                                         std::span<const std::uint8_t> datagram,
-                                         const net::Endpoint& from)>;
+    using Unclaimed =
+        std::function<void(net::DatagramPort& port, std::span<const std::uint8_t> datagram,
+                           const net::Endpoint& from)>;
 
     struct Request {
         net::Endpoint server;
@@ -51,7 +51,7 @@ public:
     void expire_all();
     bool all_finished() const;
 
-private:
+  private:
     struct Entry {
         ClientTransaction tx;
         net::DatagramPort* port;

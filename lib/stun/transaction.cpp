@@ -22,12 +22,18 @@ std::string describe(const ErrorCode& error) {
 
 std::string_view outcome_name(Outcome outcome) {
     switch (outcome) {
-        case Outcome::pending: return "pending";
-        case Outcome::success: return "success";
-        case Outcome::error_response: return "error-response";
-        case Outcome::bad_response: return "bad-response";
-        case Outcome::unreachable: return "unreachable";
-        case Outcome::timeout: return "timeout";
+        case Outcome::pending:
+            return "pending";
+        case Outcome::success:
+            return "success";
+        case Outcome::error_response:
+            return "error-response";
+        case Outcome::bad_response:
+            return "bad-response";
+        case Outcome::unreachable:
+            return "unreachable";
+        case Outcome::timeout:
+            return "timeout";
     }
     return "unknown";
 }
@@ -92,8 +98,9 @@ bool ClientTransaction::on_datagram(std::span<const std::uint8_t> datagram,
         finish(Outcome::error_response,
                message.error_code ? describe(*message.error_code) : "error response");
     } else if (!message.unknown_comprehension_required.empty()) {
-        finish(Outcome::bad_response, "response carries unknown comprehension-required "
-                                      "attributes");
+        finish(Outcome::bad_response,
+               "response carries unknown comprehension-required "
+               "attributes");
     } else if (!message.reflexive_address()) {
         finish(Outcome::bad_response, "response carries no (XOR-)MAPPED-ADDRESS");
     } else {
@@ -114,8 +121,8 @@ void ClientTransaction::on_delivered(TimePoint now) {
 
 void ClientTransaction::expire() {
     if (!finished()) {
-        finish(Outcome::timeout, "no answer to " + std::to_string(sends_) +
-                                     (sends_ == 1 ? " request" : " requests"));
+        finish(Outcome::timeout,
+               "no answer to " + std::to_string(sends_) + (sends_ == 1 ? " request" : " requests"));
     }
 }
 

@@ -35,7 +35,7 @@ enum class Outcome {
 std::string_view outcome_name(Outcome outcome);  // "timeout", "error-response", ...
 
 class ClientTransaction {
-public:
+  public:
     // `request` must carry `id` as its transaction ID. The first send is due at `now`.
     // Responses are accepted only from `server`, unless `accept_from` names other sources
     // (RFC 5780 CHANGE-REQUEST tests are answered from the alternate address).
@@ -78,7 +78,7 @@ public:
     const net::Endpoint& server() const { return server_; }
     const TransactionId& id() const { return id_; }
 
-private:
+  private:
     bool accepts_source(const net::Endpoint& from) const;
     void finish(Outcome outcome, std::string detail);
 

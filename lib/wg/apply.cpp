@@ -34,8 +34,8 @@ io::json keys_json(const std::vector<Key>& keys) {
 io::json updated_json(const std::vector<PeerUpdate>& updated) {
     auto list = io::json::array();
     for (const auto& update : updated) {
-        list.push_back({{"public_key", key_to_base64(update.public_key)},
-                        {"fields", update.fields}});
+        list.push_back(
+            {{"public_key", key_to_base64(update.public_key)}, {"fields", update.fields}});
     }
     return list;
 }
@@ -62,10 +62,12 @@ io::json moved_json(const std::vector<MovedPrefix>& moved) {
     return list;
 }
 
-double round_tenth(double value) { return std::round(value * 10.0) / 10.0; }
+double round_tenth(double value) {
+    return std::round(value * 10.0) / 10.0;
+}
 
 class Applier {
-public:
+  public:
     Applier(Backend& backend, const ApplyOptions& options, io::RecordWriter& out, io::Log& log)
         : backend_(backend), options_(options), out_(out), log_(log) {}
 
@@ -75,7 +77,8 @@ public:
         auto plan = make_plan(set.peers, device, options_.plan, std::chrono::system_clock::now());
         if (plan.refusal) throw Error(ExitCode::failure, *plan.refusal);
         warn_about_moves(plan);
-        if (!options_.dry_run) backend_.write(options_.interface, plan.change);
+        if (!options_.dry_run && !plan.change.empty())
+            backend_.write(options_.interface, plan.change);
         std::chrono::duration<double, std::milli> elapsed =
             std::chrono::steady_clock::now() - start;
         log_.info(summary(plan));
@@ -83,7 +86,7 @@ public:
                                 options_.dry_run, elapsed.count()));
     }
 
-private:
+  private:
     void warn_about_moves(const Plan& plan) {
         for (const auto& m : plan.moved) {
             if (m.from_in_set) continue;
@@ -95,9 +98,8 @@ private:
     std::string summary(const Plan& plan) const {
         return options_.interface + ": " + std::to_string(plan.added.size()) + " added, " +
                std::to_string(plan.updated.size()) + " updated, " +
-               std::to_string(plan.removed.size()) + " removed, " +
-               std::to_string(plan.unchanged) + " unchanged" +
-               (options_.dry_run ? " (dry run)" : "");
+               std::to_string(plan.removed.size()) + " removed, " + std::to_string(plan.unchanged) +
+               " unchanged" + (options_.dry_run ? " (dry run)" : "");
     }
 
     Backend& backend_;

@@ -29,7 +29,9 @@ std::optional<Key> key_from_base64(std::string_view text) {
     return key;
 }
 
-std::string key_to_base64(const Key& key) { return io::base64_encode(key); }
+std::string key_to_base64(const Key& key) {
+    return io::base64_encode(key);
+}
 
 std::optional<Key> key_from_hex(std::string_view text) {
     if (text.size() != kHexKeyLength) return std::nullopt;

@@ -79,6 +79,20 @@ int on_done_message(const nlmsghdr* header, void*) {
     return MNL_CB_STOP;
 }
 
+// With a control array libmnl runs no default handler at all: NLMSG_ERROR is an ACK (0) or
+// the errno of a failed request.
+int on_error_message(const nlmsghdr* header, void*) {
+    if (mnl_nlmsg_get_payload_len(header) < sizeof(nlmsgerr)) {
+        errno = EBADMSG;
+        return MNL_CB_ERROR;
+    }
+    int error = 0;
+    std::memcpy(&error, mnl_nlmsg_get_payload(header), sizeof(error));
+    if (error == 0) return MNL_CB_STOP;
+    errno = error < 0 ? -error : error;
+    return MNL_CB_ERROR;
+}
+
 struct SocketCloser {
     void operator()(mnl_socket* socket) const { mnl_socket_close(socket); }
 };
@@ -102,6 +116,7 @@ public:
         if (mnl_socket_sendto(socket_.get(), message.data(), message.size()) < 0) return errno;
         Reply reply{on_data, nullptr};
         std::array<mnl_cb_t, NLMSG_MIN_TYPE> control{};
+        control[NLMSG_ERROR] = on_error_message;
         control[NLMSG_DONE] = on_done_message;
         int status = MNL_CB_OK;
         while (status > MNL_CB_STOP) {

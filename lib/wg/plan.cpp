@@ -31,10 +31,12 @@ std::vector<AllowedIp> difference(const std::vector<AllowedIp>& a,
     return out;
 }
 
-std::string peer_path(std::size_t index) { return "peers[" + std::to_string(index) + "]"; }
+std::string peer_path(std::size_t index) {
+    return "peers[" + std::to_string(index) + "]";
+}
 
 class Planner {
-public:
+  public:
     Planner(const std::vector<DesiredPeer>& desired, const Device& device,
             const PlanOptions& options, SystemTime now)
         : desired_(desired), device_(device), options_(options), now_(now) {
@@ -63,7 +65,7 @@ public:
         return std::move(plan_);
     }
 
-private:
+  private:
     void plan_peer(const DesiredPeer& want) {
         auto wanted = sorted_unique(want.allowed_ips);
         auto found = live_index_.find(want.public_key);
@@ -85,8 +87,8 @@ private:
             ++plan_.unchanged;
             return;
         }
-        bool sends_something = change.endpoint || change.persistent_keepalive ||
-                               !change.allowed_ips.empty();
+        bool sends_something =
+            change.endpoint || change.persistent_keepalive || !change.allowed_ips.empty();
         if (sends_something) plan_.change.peers.push_back(std::move(change));
         plan_.updated.push_back({want.public_key, std::move(fields)});
     }
@@ -203,9 +205,9 @@ std::optional<DesiredProblem> find_problem(const std::vector<DesiredPeer>& desir
     for (std::size_t i = 0; i < desired.size(); ++i) {
         auto [key_at, new_key] = keys.emplace(desired[i].public_key, i);
         if (!new_key) {
-            return DesiredProblem{peer_path(i) + ".public_key",
-                                  "the same public key as " + peer_path(key_at->second) +
-                                      "; each peer may appear once"};
+            return DesiredProblem{peer_path(i) + ".public_key", "the same public key as " +
+                                                                    peer_path(key_at->second) +
+                                                                    "; each peer may appear once"};
         }
         const auto& prefixes = desired[i].allowed_ips;
         for (std::size_t j = 0; j < prefixes.size(); ++j) {

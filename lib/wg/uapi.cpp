@@ -17,7 +17,7 @@ namespace natkit::wg {
 namespace {
 
 class ReplyParser {
-public:
+  public:
     explicit ReplyParser(std::string_view text) : text_(text) {}
 
     // Calls on_field(key, value) for each line up to the errno line; returns the errno.
@@ -56,7 +56,7 @@ public:
                     "malformed UAPI reply, line " + std::to_string(line_) + ": " + problem);
     }
 
-private:
+  private:
     std::optional<std::string_view> next_line() {
         if (position_ >= text_.size()) return std::nullopt;
         auto end = text_.find('\n', position_);
@@ -169,8 +169,7 @@ void append_peer(std::string& out, const PeerChange& peer) {
     for (const auto& prefix : peer.allowed_ips) append_line(out, "allowed_ip", prefix.to_string());
 }
 
-[[noreturn]] void connect_failed(int error, const std::string& interface,
-                                 const std::string& path) {
+[[noreturn]] void connect_failed(int error, const std::string& interface, const std::string& path) {
     if (error == EACCES || error == EPERM) {
         throw permission_error("cannot open " + path + " (the UAPI socket of " + interface +
                                "): permission denied; run as root (CAP_NET_ADMIN)");
@@ -182,8 +181,10 @@ void append_peer(std::string& out, const PeerChange& peer) {
                         "--backend netlink)");
     }
     if (error == ECONNREFUSED) {
-        throw Error(ExitCode::failure, "nobody answers on " + path + ": the WireGuard process "
-                                       "of " + interface + " has exited; restart it");
+        throw Error(ExitCode::failure, "nobody answers on " + path +
+                                           ": the WireGuard process "
+                                           "of " +
+                                           interface + " has exited; restart it");
     }
     throw Error(ExitCode::failure, "cannot connect to " + path + ": " + std::strerror(error));
 }
@@ -245,9 +246,8 @@ UapiGetReply parse_get_reply(std::string_view text) {
     ReplyParser parser(text);
     UapiGetReply reply;
     GetState state{parser, reply.device};
-    reply.error = parser.parse([&](std::string_view key, std::string_view value) {
-        state.field(key, value);
-    });
+    reply.error = parser.parse(
+        [&](std::string_view key, std::string_view value) { state.field(key, value); });
     if (!reply.device.peers.empty()) finish_peer(reply.device.peers.back());
     return reply;
 }
@@ -257,7 +257,9 @@ int parse_set_reply(std::string_view text) {
     return parser.parse([](std::string_view, std::string_view) {});
 }
 
-std::string format_get_request() { return "get=1\n\n"; }
+std::string format_get_request() {
+    return "get=1\n\n";
+}
 
 std::string format_set_request(const DeviceChange& change) {
     std::string out = "set=1\n";
@@ -268,8 +270,7 @@ std::string format_set_request(const DeviceChange& change) {
 
 UapiBackend::UapiBackend(std::string socket_dir) : socket_dir_(std::move(socket_dir)) {}
 
-std::string UapiBackend::exchange(const std::string& interface,
-                                  const std::string& request) const {
+std::string UapiBackend::exchange(const std::string& interface, const std::string& request) const {
     auto path = uapi_socket_path(socket_dir_, interface);
     auto fd = connect_socket(interface, path);
     send_all(fd.get(), request, path);
@@ -290,9 +291,9 @@ void UapiBackend::write(const std::string& interface, const DeviceChange& change
     if (change.empty()) return;
     int error = parse_set_reply(exchange(interface, format_set_request(change)));
     if (error != 0) {
-        throw Error(ExitCode::failure, "the WireGuard process of " + interface +
-                                           " refused the change: " + std::strerror(std::abs(error)) +
-                                           " (errno " + std::to_string(error) + ")");
+        throw Error(ExitCode::failure,
+                    "the WireGuard process of " + interface + " refused the change: " +
+                        std::strerror(std::abs(error)) + " (errno " + std::to_string(error) + ")");
     }
 }
 

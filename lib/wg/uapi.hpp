@@ -36,13 +36,13 @@ std::string format_get_request();
 std::string format_set_request(const DeviceChange& change);
 
 class UapiBackend final : public Backend {
-public:
+  public:
     explicit UapiBackend(std::string socket_dir = kUapiSocketDir);
     Device read(const std::string& interface) override;
     void write(const std::string& interface, const DeviceChange& change) override;
     std::string_view name() const override { return "uapi"; }
 
-private:
+  private:
     std::string exchange(const std::string& interface, const std::string& request) const;
     std::string socket_dir_;
 };

@@ -12,7 +12,27 @@ setup() {
     export CTL
 }
 
+teardown() {
+    if [[ -e $BATS_TEST_TMPDIR/etcd.pid ]]; then
+        kill "$(cat "$BATS_TEST_TMPDIR/etcd.pid")" 2>/dev/null || true
+        ip netns del "nk-cli-ps-$$" 2>/dev/null || true
+    fi
+}
+
 ps() { "$NATKIT_BIN/peer-sync" "$@"; }
+
+# tls_files DIR: a CA, a server certificate for 127.0.0.1 and a client certificate.
+tls_files() {
+    local d=$1 ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout "$d/ca.key" -out "$d/ca.pem" -days 1 -subj /CN=test-ca
+    for who in server client; do
+        openssl req "${ec[@]}" -keyout "$d/$who.key" -out "$d/$who.csr" -subj "/CN=$who"
+        printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >"$d/ext"
+        openssl x509 -req -in "$d/$who.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+            -CAcreateserial -out "$d/$who.pem" -days 1 -extfile "$d/ext"
+    done
+    chmod 600 "$d"/*.key
+}
 
 # key: a fresh WireGuard public key.
 key() { wg genkey | wg pubkey; }
@@ -182,4 +202,40 @@ NAT_REPORT='{"kind":"nat.report","local":"10.0.0.2:51820","public":"203.0.113.7:
     run --separate-stderr ps fetch --control etcd://127.0.0.1:1 --user u --password-file "$CTL/pw"
     [ "$status" -eq 77 ]
     [[ "$stderr" == *"chmod 600"* ]]
+}
+
+@test "etcds://: TLS with a CA and a client certificate (real etcd in a private namespace)" {
+    command -v etcd >/dev/null || skip "etcd is not installed"
+    local d=$BATS_TEST_TMPDIR ns="nk-cli-ps-$$"
+    tls_files "$d" 2>/dev/null
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" etcd --name t --data-dir "$d/data" \
+        --listen-client-urls https://127.0.0.1:2379 --advertise-client-urls https://127.0.0.1:2379 \
+        --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+        --initial-cluster t=http://127.0.0.1:2380 --cert-file "$d/server.pem" \
+        --key-file "$d/server.key" --client-cert-auth --trusted-ca-file "$d/ca.pem" \
+        >"$d/etcd.log" 2>&1 &
+    echo $! >"$d/etcd.pid"
+    local tls=(--control etcds://127.0.0.1:2379 --cacert "$d/ca.pem" --cert "$d/client.pem"
+        --key "$d/client.key")
+    for _ in $(seq 1 50); do
+        ip netns exec "$ns" "$NATKIT_BIN/peer-sync" fetch "${tls[@]}" >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+    ip netns exec "$ns" "$NATKIT_BIN/peer-sync" report "${tls[@]}" --id a --public-key "$(key)" \
+        --listen-port 1 </dev/null >/dev/null
+    run --separate-stderr ip netns exec "$ns" "$NATKIT_BIN/peer-sync" fetch "${tls[@]}" --id b
+    [ "$status" -eq 0 ]
+    [ "$(ids "$output")" = '["a"]' ]
+    # A server certificate nobody vouches for: refused (77), nothing on stdout.
+    run --separate-stderr ip netns exec "$ns" "$NATKIT_BIN/peer-sync" fetch \
+        --control etcds://127.0.0.1:2379 --id b
+    [ "$status" -eq 77 ]
+    [ -z "$output" ]
+    # A client key others can read: refused before connecting.
+    chmod 644 "$d/client.key"
+    run --separate-stderr ip netns exec "$ns" "$NATKIT_BIN/peer-sync" fetch "${tls[@]}" --id b
+    [ "$status" -eq 77 ]
+    [[ "$stderr" == *"client.key"* ]]
 }

@@ -23,8 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             auto kind = record->value.value("kind", "");
             try {
                 if (kind == "stun.binding") {
-                    observations.push_back({io::stun_binding_from_json(*record, "fuzz"),
-                                            record->line});
+                    observations.push_back(
+                        {io::stun_binding_from_json(*record, "fuzz"), record->line});
                 } else if (kind == "nat.report") {
                     reports.push_back(nat::nat_report_from_json(*record, "fuzz"));
                 }

@@ -70,23 +70,23 @@ nat_report() {  # public endpoint
     local n; n=$(net)
     nat_report 203.0.113.3:51820 | on pr1 sync --control "etcd://198.51.100.21:2379" \
         --network "$n" --id pr1 --public-key "$(key)" --listen-port 51820 >/dev/null
-    run --separate-stderr bash -c "$(declare -f nat_report); nat_report 203.0.113.5:40000 | \
-        '$NATLAB' exec sym1 '$NATKIT_BIN/peer-sync' sync --control etcd://198.51.100.21:2379 \
-        --network $n --id sym1 --public-key $(key) --listen-port 51820"
+    run --separate-stderr bash -c "$(declare -f nat_report); nat_report 203.0.113.2:51820 | \
+        '$NATLAB' exec rc '$NATKIT_BIN/peer-sync' sync --control etcd://198.51.100.21:2379 \
+        --network $n --id rc --public-key $(key) --listen-port 51820"
     [ "$status" -eq 0 ]
     [ "$(ids "$output")" = '["pr1"]' ]
     [ "$(jq -r '.peers[0].endpoint' <<<"$output")" = 203.0.113.3:51820 ]
     # The LAN address of pr1 (found by getifaddrs inside its namespace) is a candidate too.
     jq -e '.peers[0].candidates | index("10.0.3.2:51820")' <<<"$output"
     run --separate-stderr on pr1 fetch --control "etcd://198.51.100.21:2379" --network "$n" --id pr1
-    [ "$(ids "$output")" = '["sym1"]' ]
+    [ "$(ids "$output")" = '["rc"]' ]
 }
 
 @test "etcd: a record lives as long as its lease (--ttl), unless kept alive by watch --report" {
     local n; n=$(net)
     on pr1 report --control "etcd://198.51.100.21:2379" --network "$n" --id gone --ttl 2 \
         --public-key "$(key)" --listen-port 1 </dev/null >/dev/null
-    "$NATLAB" exec fc timeout 12 "$NATKIT_BIN/peer-sync" watch --report --control "etcd://198.51.100.21:2379" --network "$n" --id kept --ttl 2 \
+    "$NATLAB" exec pr2 timeout 12 "$NATKIT_BIN/peer-sync" watch --report --control "etcd://198.51.100.21:2379" --network "$n" --id kept --ttl 2 \
         --public-key "$(key)" --listen-port 1 </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/keep.err" &
     local watcher=$!
     run --separate-stderr on rc fetch --control "etcd://198.51.100.21:2379" --network "$n" --id x
@@ -107,7 +107,7 @@ nat_report() {  # public endpoint
 
 @test "etcd: watch prints the new set when another node reports" {
     local n; n=$(net)
-    "$NATLAB" exec sym2 timeout 30 "$NATKIT_BIN/peer-sync" watch --control "etcd://198.51.100.21:2379" --network "$n" --id w --count 2 \
+    "$NATLAB" exec open timeout 30 "$NATKIT_BIN/peer-sync" watch --control "etcd://198.51.100.21:2379" --network "$n" --id w --count 2 \
         >"$BATS_TEST_TMPDIR/watch.out" 2>"$BATS_TEST_TMPDIR/watch.err" &
     local watcher=$!
     for _ in $(seq 1 50); do [ -s "$BATS_TEST_TMPDIR/watch.out" ] && break; sleep 0.1; done
@@ -161,7 +161,7 @@ nat_report() {  # public endpoint
     local other=$status other_err=$stderr
     run --separate-stderr on pr1 fetch --control "etcd://198.51.100.21:2379" --network "$n" --id b
     local anonymous=$status
-    run --separate-stderr on sym1 fetch --control "etcd://198.51.100.21:2379" --network "$n" \
+    run --separate-stderr on open fetch --control "etcd://198.51.100.21:2379" --network "$n" \
         --id b --user node-a --password-file "$pw"
     local fetched=$output
     etcdctl_lab --user root:rootpw auth disable >/dev/null
@@ -178,7 +178,7 @@ nat_report() {  # public endpoint
     local all; all=$("$NATLAB" etcd-endpoints)
     local control="etcd://${all//http:\/\//}"
     local n; n=$(net)
-    "$NATLAB" exec sym2 timeout 30 "$NATKIT_BIN/peer-sync" watch --control "$control" --network "$n" --id w --count 3 \
+    "$NATLAB" exec open timeout 30 "$NATKIT_BIN/peer-sync" watch --control "$control" --network "$n" --id w --count 3 \
         >"$BATS_TEST_TMPDIR/watch.out" 2>"$BATS_TEST_TMPDIR/watch.err" &
     local watcher=$!
     for _ in $(seq 1 50); do [ -s "$BATS_TEST_TMPDIR/watch.out" ] && break; sleep 0.1; done
@@ -199,6 +199,20 @@ nat_report() {  # public endpoint
     cat "$BATS_TEST_TMPDIR/watch.err"
     [ "${#lines[@]}" -eq 3 ]
     [ "$(ids "${lines[2]}")" = '["after","before"]' ]
+}
+
+@test "identity from the WireGuard device: --interface wg0 gives the port and overlay address" {
+    [[ $(sed -n 's/^wg=//p' /run/natkit-lab/config) == 1 ]] || skip "the lab runs without --wg"
+    local n; n=$(net)
+    # wireguard-go's UAPI gives no public key (only the private one), so it is passed here.
+    local pub; pub=$("$NATLAB" exec pr1 wg show wg0 public-key)
+    run --separate-stderr on pr1 report --control "etcd://198.51.100.21:2379" --network "$n" \
+        --id pr1 --interface wg0 --public-key "$pub" </dev/null
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .listen_port <<<"$output")" = "$("$NATLAB" exec pr1 wg show wg0 listen-port)" ]
+    [ "$(jq -c .allowed_ips <<<"$output")" = '["10.99.0.3/32"]' ]
+    # The device's own address is not offered as a way to reach it.
+    [ "$(jq -c .candidates <<<"$output")" = '["10.0.3.2:51820"]' ]
 }
 
 @test "etcd: every member unreachable is exit 69 and nothing on stdout" {

@@ -6,8 +6,12 @@ using namespace natkit;
 using namespace natkit::control;
 
 namespace {
-net::IpAddress ip(const char* text) { return *net::IpAddress::parse(text); }
-net::Prefix range(const char* text) { return *net::Prefix::parse(text); }
+net::IpAddress ip(const char* text) {
+    return *net::IpAddress::parse(text);
+}
+net::Prefix range(const char* text) {
+    return *net::Prefix::parse(text);
+}
 }  // namespace
 
 TEST_CASE("the first free address skips the network and broadcast addresses") {

@@ -12,7 +12,8 @@ TEST_CASE("etcd URLs name every member") {
           std::vector<std::string>{"http://h1:2379", "http://h2:2379"});
     CHECK(etcd_members("etcds://10.0.0.1:1234/") ==
           std::vector<std::string>{"https://10.0.0.1:1234"});
-    CHECK(etcd_members("etcd://[fd00::1]:2379") == std::vector<std::string>{"http://[fd00::1]:2379"});
+    CHECK(etcd_members("etcd://[fd00::1]:2379") ==
+          std::vector<std::string>{"http://[fd00::1]:2379"});
     CHECK_THROWS_AS(etcd_members("etcd://"), Error);
     CHECK_THROWS_AS(etcd_members("etcd://h1,,h2"), Error);
     CHECK_THROWS_AS(etcd_members("etcd://h1/path"), Error);
@@ -43,7 +44,7 @@ TEST_CASE("an unreachable cluster is exit 69, after trying every member") {
         FAIL("no error");
     } catch (const Error& e) {
         CHECK(e.code() == ExitCode::unavailable);
-        CHECK_THAT(std::string(e.what()), Catch::Contains("127.0.0.1:1") &&
-                                              Catch::Contains("127.0.0.1:2"));
+        CHECK_THAT(std::string(e.what()),
+                   Catch::Contains("127.0.0.1:1") && Catch::Contains("127.0.0.1:2"));
     }
 }

@@ -28,7 +28,9 @@ NodeRecord node(const std::string& id, const char* key, const std::string& updat
     return n;
 }
 
-SystemTime at(const char* text) { return *parse_time(text); }
+SystemTime at(const char* text) {
+    return *parse_time(text);
+}
 
 struct Quiet {
     std::ostringstream err;

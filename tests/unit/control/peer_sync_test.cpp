@@ -62,7 +62,10 @@ struct Harness {
     io::Log log{err, "peer-sync", 0};
     std::vector<io::json> out;
     std::istringstream in;
-    SyncIo io{nullptr, [this](const io::json& j) { out.push_back(j); }, log, {},
+    SyncIo io{nullptr,
+              [this](const io::json& j) { out.push_back(j); },
+              log,
+              {},
               [this](const ControlOptions&, io::Log&) {
                   ++store.opened;
                   return std::make_unique<FakeBackend>(store);
@@ -99,7 +102,8 @@ TEST_CASE("sync publishes this node and prints the others") {
     REQUIRE(h.run(node_options(Command::report, "b", kKeyB)) == 0);
     CHECK(h.out.at(0)["kind"] == "peer-sync.node");
     h.out.clear();
-    auto nat = R"({"kind":"nat.report","public":"203.0.113.7:51820","mapping":"endpoint-independent","filtering":"address-and-port-dependent","nat_type":"port-restricted-cone"})";
+    auto nat =
+        R"({"kind":"nat.report","public":"203.0.113.7:51820","mapping":"endpoint-independent","filtering":"address-and-port-dependent","nat_type":"port-restricted-cone"})";
     REQUIRE(h.run(node_options(Command::sync, "a", kKeyA), nat) == 0);
     REQUIRE(h.out.size() == 1);
     CHECK(h.out[0]["kind"] == "peer-set");
@@ -193,8 +197,7 @@ TEST_CASE("the node record: public endpoint first, allocated address in allowed_
     options.identity.local_candidates = true;
     NatInput nat;
     nat.public_endpoint = net::Endpoint::parse("203.0.113.7:51820");
-    auto record = make_node_record(options, nat, std::nullopt,
-                                   {*net::IpAddress::parse("10.0.0.2")},
+    auto record = make_node_record(options, nat, std::nullopt, {*net::IpAddress::parse("10.0.0.2")},
                                    net::IpAddress::parse("10.66.0.1"), "a",
                                    *parse_time("2026-11-23T17:00:00Z"));
     auto j = to_json(record);

@@ -19,7 +19,8 @@ InputRecord record(const std::string& text, std::size_t line = 7) {
 }
 
 std::string full_set() {
-    return std::string(R"({"kind":"peer-set","network":"home","generated_at":"2026-11-23T17:00:00Z",)") +
+    return std::string(
+               R"({"kind":"peer-set","network":"home","generated_at":"2026-11-23T17:00:00Z",)") +
            R"("peers":[{"id":"node-b","public_key":")" + kKeyB +
            R"(","endpoint":"203.0.113.9:51820",)" +
            R"("candidates":["203.0.113.9:51820","192.168.1.20:51820","[2001:db8::9]:51820"],)" +
@@ -109,8 +110,9 @@ TEST_CASE("an empty peers array is a valid set; a missing one is not") {
 }
 
 TEST_CASE("errors name the line and the field path") {
-    auto bad_key = std::string(R"({"kind":"peer-set","network":"n","peers":[{"id":"a","public_key":")") +
-                   kKeyB + R"("},{"id":"b","public_key":"short"}]})";
+    auto bad_key =
+        std::string(R"({"kind":"peer-set","network":"n","peers":[{"id":"a","public_key":")") +
+        kKeyB + R"("},{"id":"b","public_key":"short"}]})";
     auto message = message_of(bad_key);
     CHECK_THAT(message, Catch::StartsWith("stdin:7: field 'peers[1].public_key'"));
     CHECK_THAT(message, Catch::Contains("44 characters"));
@@ -134,8 +136,7 @@ TEST_CASE("errors name the line and the field path") {
     CHECK_THAT(message_of(with_peer(R"(,"nat":{"nat_type":"cone"})")),
                Catch::Contains("'peers[1].nat.nat_type'"));
     CHECK_THAT(message_of(with_peer(R"(,"nat":"cone")")), Catch::Contains("'peers[1].nat'"));
-    CHECK_THAT(message_of(with_peer(R"(,"path":"teleport")")),
-               Catch::Contains("'peers[1].path'"));
+    CHECK_THAT(message_of(with_peer(R"(,"path":"teleport")")), Catch::Contains("'peers[1].path'"));
     CHECK_THAT(message_of(with_peer(R"(,"updated_at":"yesterday")")),
                Catch::Contains("'peers[1].updated_at'"));
     CHECK_THAT(message_of(with_peer(R"(,"id":"")")), Catch::Contains("'peers[1].id'"));
@@ -150,18 +151,20 @@ TEST_CASE("errors name the line and the field path") {
 }
 
 TEST_CASE("duplicate ids and keys are refused") {
-    auto dup_id = std::string(R"({"kind":"peer-set","network":"n","peers":[{"id":"a","public_key":")") +
-                  kKeyB + R"("},{"id":"a","public_key":")" + kKeyC + R"("}]})";
+    auto dup_id =
+        std::string(R"({"kind":"peer-set","network":"n","peers":[{"id":"a","public_key":")") +
+        kKeyB + R"("},{"id":"a","public_key":")" + kKeyC + R"("}]})";
     CHECK_THAT(message_of(dup_id),
                Catch::Contains("'peers[1].id'") && Catch::Contains("also peers[0]"));
-    auto dup_key = std::string(R"({"kind":"peer-set","network":"n","peers":[{"id":"a","public_key":")") +
-                   kKeyB + R"("},{"id":"b","public_key":")" + kKeyB + R"("}]})";
+    auto dup_key =
+        std::string(R"({"kind":"peer-set","network":"n","peers":[{"id":"a","public_key":")") +
+        kKeyB + R"("},{"id":"b","public_key":")" + kKeyB + R"("}]})";
     CHECK_THAT(message_of(dup_key), Catch::Contains("'peers[1].public_key'"));
 }
 
 TEST_CASE("allowed_ips are normalised like wg(8) does") {
-    auto set = peer_set_from_json(record(with_peer(R"(,"allowed_ips":["10.66.0.7/24","fd00::1"])")),
-                                  "s");
+    auto set =
+        peer_set_from_json(record(with_peer(R"(,"allowed_ips":["10.66.0.7/24","fd00::1"])")), "s");
     auto j = to_json(set);
     CHECK(j["peers"][1]["allowed_ips"] == json::parse(R"(["10.66.0.0/24","fd00::1/128"])"));
 }

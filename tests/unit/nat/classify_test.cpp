@@ -11,7 +11,9 @@ using namespace natkit::nat;
 
 namespace {
 
-net::Endpoint ep(const char* text) { return *net::Endpoint::parse(text); }
+net::Endpoint ep(const char* text) {
+    return *net::Endpoint::parse(text);
+}
 
 // What stun-probe --behavior prints against coturn on 198.51.100.1/.2 (ports 3478/3479),
 // from a node at 10.0.3.2 behind a NAT at 203.0.113.3.
@@ -39,16 +41,16 @@ struct Lab {
             .add("mapping-3", "198.51.100.2:3479", "10.0.3.2:4000", m3);
     }
     Lab& filtering2(bool answered, const char* from = "198.51.100.2:3479") {
-        return answered ? add("filtering-2", "198.51.100.1:3478", "10.0.3.2:5001",
-                              "203.0.113.3:5001", from)
-                        : add("filtering-2", "198.51.100.1:3478", "10.0.3.2:5001", {}, {},
-                              "timeout");
+        return answered
+                   ? add("filtering-2", "198.51.100.1:3478", "10.0.3.2:5001", "203.0.113.3:5001",
+                         from)
+                   : add("filtering-2", "198.51.100.1:3478", "10.0.3.2:5001", {}, {}, "timeout");
     }
     Lab& filtering3(bool answered, const char* from = "198.51.100.1:3479") {
-        return answered ? add("filtering-3", "198.51.100.1:3478", "10.0.3.2:5002",
-                              "203.0.113.3:5002", from)
-                        : add("filtering-3", "198.51.100.1:3478", "10.0.3.2:5002", {}, {},
-                              "timeout");
+        return answered
+                   ? add("filtering-3", "198.51.100.1:3478", "10.0.3.2:5002", "203.0.113.3:5002",
+                         from)
+                   : add("filtering-3", "198.51.100.1:3478", "10.0.3.2:5002", {}, {}, "timeout");
     }
     NatReport classify() const { return nat::classify(records, "test"); }
 };
@@ -87,8 +89,8 @@ TEST_CASE("symmetric: address-dependent and address-and-port-dependent mapping")
     CHECK(apd.mapping == "address-and-port-dependent");
     CHECK(apd.nat_type == "symmetric");
     CHECK(apd.port_preserving == true);
-    auto moved = Lab{}.mapping("203.0.113.3:61000", "203.0.113.3:61001", "203.0.113.3:61002")
-                     .classify();
+    auto moved =
+        Lab{}.mapping("203.0.113.3:61000", "203.0.113.3:61001", "203.0.113.3:61002").classify();
     CHECK(moved.port_preserving == false);
 }
 
@@ -106,7 +108,8 @@ TEST_CASE("no NAT: the host sees itself") {
 
 TEST_CASE("a CHANGE-REQUEST answered from the wrong address is never endpoint-independent") {
     // The server says OTHER-ADDRESS 198.51.100.2:3479 but answers from its primary address.
-    auto r = Lab{}.mapping(kSame, kSame, kSame)
+    auto r = Lab{}
+                 .mapping(kSame, kSame, kSame)
                  .filtering2(true, "198.51.100.1:3478")
                  .filtering3(true, "198.51.100.1:3478")
                  .classify();
@@ -115,7 +118,8 @@ TEST_CASE("a CHANGE-REQUEST answered from the wrong address is never endpoint-in
     REQUIRE(r.reasons.size() == 1);
     CHECK_THAT(r.reasons[0], Catch::Contains("does not really support RFC 5780"));
     // Same for the change-port test, when the address+port one got no answer.
-    auto r3 = Lab{}.mapping(kSame, kSame, kSame)
+    auto r3 = Lab{}
+                  .mapping(kSame, kSame, kSame)
                   .filtering2(false)
                   .filtering3(true, "198.51.100.2:3479")
                   .classify();

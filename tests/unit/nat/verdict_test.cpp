@@ -10,7 +10,9 @@ NatReport of(const char* type) {
     r.nat_type = type;
     return r;
 }
-std::string verdict(const char* a, const char* b) { return pair_verdict(of(a), of(b)).verdict; }
+std::string verdict(const char* a, const char* b) {
+    return pair_verdict(of(a), of(b)).verdict;
+}
 }  // namespace
 
 TEST_CASE("pair verdicts follow the rules of the man page, in both orders") {

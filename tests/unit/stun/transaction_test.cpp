@@ -10,7 +10,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-net::Endpoint ep(const char* text) { return *net::Endpoint::parse(text); }
+net::Endpoint ep(const char* text) {
+    return *net::Endpoint::parse(text);
+}
 
 const TransactionId kId{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 const net::Endpoint kServer = ep("198.51.100.1:3478");
@@ -24,8 +26,8 @@ std::vector<std::uint8_t> success_for(const TransactionId& id, const char* mappe
 }
 
 ClientTransaction make(TimePoint start, std::vector<net::Endpoint> accept_from = {}) {
-    return ClientTransaction(kServer, kId, encode(binding_request(kId)), RetransmitPolicy{},
-                             start, std::move(accept_from));
+    return ClientTransaction(kServer, kId, encode(binding_request(kId)), RetransmitPolicy{}, start,
+                             std::move(accept_from));
 }
 
 }  // namespace
@@ -38,8 +40,8 @@ TEST_CASE("retransmissions follow RFC 8489's schedule, then time out") {
     std::vector<long> send_times;
     for (auto now = t0; now <= t0 + 40s; now += 1ms) {
         if (!tx.poll(now).empty()) {
-            send_times.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(now - t0)
-                                     .count());
+            send_times.push_back(
+                std::chrono::duration_cast<std::chrono::milliseconds>(now - t0).count());
         }
         if (tx.finished()) {
             CHECK(now - t0 == 39500ms);

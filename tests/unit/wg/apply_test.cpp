@@ -13,7 +13,7 @@ namespace {
 
 // Keeps a device in memory and counts writes.
 class FakeBackend final : public Backend {
-public:
+  public:
     Device device;
     int writes = 0;
 
@@ -146,7 +146,8 @@ TEST_CASE("apply: without --follow the whole input is validated before anything 
 
 TEST_CASE("apply: a bad key is bad input naming line and field") {
     FakeBackend backend;
-    std::string bad = R"({"kind":"peer-set","network":"x","peers":[{"id":"a","public_key":"nope"}]})";
+    std::string bad =
+        R"({"kind":"peer-set","network":"x","peers":[{"id":"a","public_key":"nope"}]})";
     CHECK(exit_code_of([&] { run(backend, "\n" + bad + "\n"); }) == 65);
     try {
         run(backend, "\n" + bad + "\n");

@@ -22,7 +22,9 @@ Key key_of(std::uint8_t n) {
     return key;
 }
 
-Prefix prefix(const std::string& text) { return *Prefix::parse(text); }
+Prefix prefix(const std::string& text) {
+    return *Prefix::parse(text);
+}
 
 std::vector<Prefix> prefixes(std::initializer_list<const char*> texts) {
     std::vector<Prefix> out;
@@ -31,7 +33,9 @@ std::vector<Prefix> prefixes(std::initializer_list<const char*> texts) {
     return out;
 }
 
-Endpoint endpoint(const char* text) { return *Endpoint::parse(text); }
+Endpoint endpoint(const char* text) {
+    return *Endpoint::parse(text);
+}
 
 DesiredPeer want(std::uint8_t n, std::initializer_list<const char*> ips,
                  std::optional<const char*> at = std::nullopt, std::optional<int> keepalive = {}) {
@@ -276,7 +280,8 @@ TEST_CASE("plan: a prefix taken from a peer outside the set is reported") {
 }
 
 TEST_CASE("plan: two peers claiming one prefix, or one key twice, is a problem") {
-    auto claimed = find_problem({want(1, {"10.0.0.0/24"}), want(2, {"10.1.0.0/24", "10.0.0.0/24"})});
+    auto claimed =
+        find_problem({want(1, {"10.0.0.0/24"}), want(2, {"10.1.0.0/24", "10.0.0.0/24"})});
     REQUIRE(claimed);
     CHECK(claimed->field == "peers[1].allowed_ips[0]");  // the list is sorted by want()
     CHECK_THAT(claimed->message, Catch::Contains("10.0.0.0/24") && Catch::Contains("peers[0]"));

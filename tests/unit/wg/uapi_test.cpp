@@ -16,21 +16,27 @@ Key key_of(std::uint8_t fill) {
     return key;
 }
 
-std::string hex_of(std::uint8_t fill) { return key_to_hex(key_of(fill)); }
+std::string hex_of(std::uint8_t fill) {
+    return key_to_hex(key_of(fill));
+}
 
-Prefix prefix(const char* text) { return *Prefix::parse(text); }
+Prefix prefix(const char* text) {
+    return *Prefix::parse(text);
+}
 
 }  // namespace
 
 TEST_CASE("uapi: a wireguard-go get reply becomes a device") {
     std::string reply = "private_key=" + hex_of(1) +
                         "\nlisten_port=51820\nfwmark=7\n"
-                        "public_key=" + hex_of(2) + "\npreshared_key=" + hex_of(0) +
+                        "public_key=" +
+                        hex_of(2) + "\npreshared_key=" + hex_of(0) +
                         "\nprotocol_version=1\nendpoint=203.0.113.9:51820\n"
                         "last_handshake_time_sec=1700000000\nlast_handshake_time_nsec=5\n"
                         "tx_bytes=10\nrx_bytes=20\npersistent_keepalive_interval=25\n"
                         "allowed_ip=10.70.0.0/16\nallowed_ip=10.66.0.2/32\n"
-                        "public_key=" + hex_of(3) + "\npreshared_key=" + hex_of(4) +
+                        "public_key=" +
+                        hex_of(3) + "\npreshared_key=" + hex_of(4) +
                         "\nendpoint=[2001:db8::7]:51820\nlast_handshake_time_sec=0\n"
                         "last_handshake_time_nsec=0\npersistent_keepalive_interval=0\n"
                         "errno=0\n\n";
@@ -112,9 +118,11 @@ TEST_CASE("uapi: a set request in WireGuard's own words, in the change's order")
           "set=1\npublic_key=" + hex_of(1) +
               "\nendpoint=[2001:db8::7]:51820\npersistent_keepalive_interval=25\n"
               "allowed_ip=10.0.0.0/24\nallowed_ip=fd00::/64\n"
-              "public_key=" + hex_of(2) + "\npreshared_key=" + hex_of(0) +
+              "public_key=" +
+              hex_of(2) + "\npreshared_key=" + hex_of(0) +
               "\nreplace_allowed_ips=true\n"
-              "public_key=" + hex_of(3) + "\nremove=true\n\n");
+              "public_key=" +
+              hex_of(3) + "\nremove=true\n\n");
     CHECK(format_get_request() == "get=1\n\n");
 }
 
