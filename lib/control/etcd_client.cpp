@@ -206,6 +206,19 @@ Answer perform(CURL* curl, const EtcdConfig& config, const std::string& url,
     return answer;
 }
 
+// The member cannot serve now (shutting down, no leader, timed out): try the next one.
+bool is_member_trouble(long status, const std::string& body) {
+    if (status == 502 || status == 503 || status == 504) return true;
+    int code = grpc_code(body);
+    if (code == 1 || code == 4 || code == 14) return true;
+    auto message = etcd_error(body);
+    for (const char* sign : {"connection is closing", "no leader", "leader changed", "timed out",
+                             "transport is closing"}) {
+        if (message.find(sign) != std::string::npos) return true;
+    }
+    return false;
+}
+
 bool is_auth_failure(long status, const std::string& body) {
     int code = grpc_code(body);
     if (status == 401 || status == 403 || code == 7 || code == 16) return true;
@@ -258,9 +271,7 @@ io::json EtcdClient::call(const std::string& path, const io::json& body) {
                 throw permission_error("etcd refused " + path + ": " + message +
                                        " (check --user, --password-file and the user's roles)");
             }
-            if (answer.status >= 500 && grpc_code(answer.body) == 14) {
-                throw Unreachable{message};
-            }
+            if (is_member_trouble(answer.status, answer.body)) throw Unreachable{message};
             throw Error(ExitCode::failure, "etcd " + path + " failed: " + message);
         } catch (const Unreachable& e) {
             log_.debug("etcd member " + member + ": " + e.message);

@@ -11,12 +11,9 @@ namespace natkit::control {
 
 namespace {
 
-constexpr std::array<std::string_view, 13> kNodeFields = {
-    "kind",        "network",  "id",         "public_key", "listen_port",
-    "allowed_ips", "endpoint", "candidates", "nat",        "persistent_keepalive",
-    "updated_at",  "version",  "expires_at"};
-
-constexpr std::array<std::string_view, 3> kNatFields = {"mapping", "filtering", "nat_type"};
+constexpr std::array<std::string_view, 12> kNodeFields = {
+    "kind",     "network",    "id",  "public_key",           "listen_port", "allowed_ips",
+    "endpoint", "candidates", "nat", "persistent_keepalive", "updated_at",  "version"};
 
 struct Fields {
     const io::InputRecord& r;

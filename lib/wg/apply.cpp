@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <future>
 
 #include "io/error.hpp"
 
@@ -73,7 +74,12 @@ class Applier {
 
     void apply(const ValidSet& set) {
         auto start = std::chrono::steady_clock::now();
-        auto device = backend_.read(options_.interface);
+        apply(set, backend_.read(options_.interface), start);
+    }
+
+    // `device` as read from the backend, from `start`, just before or while the input was read.
+    void apply(const ValidSet& set, const Device& device,
+               std::chrono::steady_clock::time_point start) {
         auto plan = make_plan(set.peers, device, options_.plan, std::chrono::system_clock::now());
         if (plan.refusal) throw Error(ExitCode::failure, *plan.refusal);
         warn_about_moves(plan);
@@ -151,6 +157,13 @@ io::json apply_record(const Plan& plan, const std::string& interface, std::strin
 void run_apply(io::NdjsonReader& input, Backend& backend, const ApplyOptions& options,
                io::RecordWriter& out, io::Log& log) {
     Applier applier(backend, options, out, log);
+    // Without --follow the device is read while the input is parsed: both take about as long
+    // as each other on big sets, and reading is harmless should the input turn out bad.
+    std::future<Device> device;
+    auto start = std::chrono::steady_clock::now();
+    if (!options.follow) {
+        device = std::async(std::launch::async, [&] { return backend.read(options.interface); });
+    }
     std::optional<ValidSet> last;
     std::size_t sets = 0;
     while (auto record = input.next()) {
@@ -164,7 +177,7 @@ void run_apply(io::NdjsonReader& input, Backend& backend, const ApplyOptions& op
     }
     if (!options.follow) {
         if (sets > 1) log.info("applying the last of " + std::to_string(sets) + " peer-sets");
-        applier.apply(*last);
+        applier.apply(*last, device.get(), start);
     }
 }
 

@@ -1,10 +1,29 @@
 #include "wg/device.hpp"
 
+#include <openssl/evp.h>
+
+#include <memory>
+#include <stdexcept>
+
 #include <algorithm>
 
 #include "io/base64.hpp"
 
 namespace natkit::wg {
+
+Key public_key_of(const Key& private_key) {
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
+        EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, private_key.data(),
+                                     private_key.size()),
+        &EVP_PKEY_free);
+    Key public_key{};
+    std::size_t length = public_key.size();
+    if (!pkey || EVP_PKEY_get_raw_public_key(pkey.get(), public_key.data(), &length) != 1 ||
+        length != public_key.size()) {
+        throw std::runtime_error("cannot derive a Curve25519 public key (OpenSSL X25519)");
+    }
+    return public_key;
+}
 
 namespace {
 

@@ -25,6 +25,8 @@ std::string key_to_base64(const Key& key);
 std::optional<Key> key_from_hex(std::string_view text);
 std::string key_to_hex(const Key& key);
 bool is_zero(const Key& key);
+// The Curve25519 public key of a private key (what `wg pubkey` prints).
+Key public_key_of(const Key& private_key);
 
 // An allowed-IP prefix (normalised CIDR).
 using AllowedIp = net::Prefix;

@@ -23,7 +23,9 @@ using netlink::Message;
 
 constexpr std::size_t kReceiveBufferSize = 1 << 16;  // the kernel's dump skbs are <= 32 KiB
 
-std::string system_message(int error) { return std::strerror(error); }
+std::string system_message(int error) {
+    return std::strerror(error);
+}
 
 [[noreturn]] void throw_device_error(int error, const std::string& interface,
                                      const std::string& doing) {
@@ -31,8 +33,7 @@ std::string system_message(int error) { return std::strerror(error); }
     switch (error) {
         case EPERM:
         case EACCES:
-            throw permission_error(where +
-                                   "permission denied (needs CAP_NET_ADMIN: run as root)");
+            throw permission_error(where + "permission denied (needs CAP_NET_ADMIN: run as root)");
         case ENODEV:
             throw Error(ExitCode::failure, "interface '" + interface +
                                                "' does not exist (create it with: ip link add " +
@@ -98,7 +99,7 @@ struct SocketCloser {
 };
 
 class Socket {
-public:
+  public:
     Socket() : socket_(mnl_socket_open(NETLINK_GENERIC)) {
         if (!socket_ || mnl_socket_bind(socket_.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
             throw Error(ExitCode::failure,
@@ -125,15 +126,14 @@ public:
             if (received < 0) return errno;
             errno = 0;
             status = mnl_cb_run2(buffer_.data(), static_cast<std::size_t>(received), sequence_,
-                                 port_id_, on_data_message, &reply, control.data(),
-                                 control.size());
+                                 port_id_, on_data_message, &reply, control.data(), control.size());
         }
         if (reply.exception) std::rethrow_exception(reply.exception);
         if (status < 0) return errno != 0 ? errno : EPROTO;
         return 0;
     }
 
-private:
+  private:
     std::unique_ptr<mnl_socket, SocketCloser> socket_;
     unsigned port_id_ = 0;
     unsigned sequence_ = 0;
@@ -143,8 +143,9 @@ private:
 std::uint16_t resolve_wireguard_family(Socket& socket) {
     Message request = netlink::encode_get_family(WG_GENL_NAME);
     std::optional<std::uint16_t> id;
-    const int error = socket.transact(
-        request, [&](std::span<const std::uint8_t> reply) { id = netlink::parse_family_id(reply); });
+    const int error = socket.transact(request, [&](std::span<const std::uint8_t> reply) {
+        id = netlink::parse_family_id(reply);
+    });
     if (error == ENOENT || (error == 0 && !id)) {
         throw unavailable_error(
             "kernel WireGuard is not available (no 'wireguard' generic netlink family): load "
@@ -159,7 +160,7 @@ std::uint16_t resolve_wireguard_family(Socket& socket) {
 }
 
 class NetlinkBackend final : public Backend {
-public:
+  public:
     Device read(const std::string& interface) override {
         Socket socket;
         const std::uint16_t family = resolve_wireguard_family(socket);
@@ -188,6 +189,8 @@ public:
 
 }  // namespace
 
-std::unique_ptr<Backend> make_netlink_backend() { return std::make_unique<NetlinkBackend>(); }
+std::unique_ptr<Backend> make_netlink_backend() {
+    return std::make_unique<NetlinkBackend>();
+}
 
 }  // namespace natkit::wg

@@ -43,9 +43,8 @@ void finish_message(Message& buffer, const nlmsghdr* header) {
 
 void check_interface(const std::string& interface) {
     if (interface.empty() || interface.size() >= IFNAMSIZ) {
-        throw Error(ExitCode::usage, "interface name '" + interface +
-                                         "' is not valid (1 to " + std::to_string(IFNAMSIZ - 1) +
-                                         " characters)");
+        throw Error(ExitCode::usage, "interface name '" + interface + "' is not valid (1 to " +
+                                         std::to_string(IFNAMSIZ - 1) + " characters)");
     }
 }
 
@@ -142,14 +141,15 @@ bool put_peer(nlmsghdr* header, std::size_t limit, const PeerChange& change, Cur
         return true;
     }
     nlattr* ips_nest = mnl_attr_nest_start_check(header, limit, WGPEER_A_ALLOWEDIPS);
-    bool complete = ips_nest != nullptr;
-    for (; complete && cursor.allowed_ip < prefixes.size(); ++cursor.allowed_ip) {
-        complete = put_allowed_ip(header, limit, prefixes[cursor.allowed_ip]);
-        if (!complete) break;
+    if (ips_nest != nullptr) {
+        while (cursor.allowed_ip < prefixes.size() &&
+               put_allowed_ip(header, limit, prefixes[cursor.allowed_ip])) {
+            ++cursor.allowed_ip;
+        }
+        mnl_attr_nest_end(header, ips_nest);
     }
-    if (ips_nest != nullptr) mnl_attr_nest_end(header, ips_nest);
     mnl_attr_nest_end(header, peer_nest);
-    return complete;
+    return cursor.allowed_ip == prefixes.size();
 }
 
 // ---- parsing ----------------------------------------------------------------------------
@@ -316,8 +316,8 @@ auto with_aligned(Bytes bytes, F&& f) {
 Message encode_get_family(std::string_view family_name) {
     Message buffer(MNL_NLMSG_HDRLEN + GENL_HDRLEN + MNL_ATTR_HDRLEN + MNL_ALIGN(GENL_NAMSIZ));
     if (family_name.size() >= GENL_NAMSIZ) throw std::invalid_argument("family name too long");
-    nlmsghdr* header = start_message(buffer, GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK,
-                                     CTRL_CMD_GETFAMILY, 1);
+    nlmsghdr* header =
+        start_message(buffer, GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK, CTRL_CMD_GETFAMILY, 1);
     const std::string name(family_name);
     mnl_attr_put_strz(header, CTRL_ATTR_FAMILY_NAME, name.c_str());
     finish_message(buffer, header);
@@ -343,9 +343,8 @@ std::optional<std::uint16_t> parse_family_id(std::span<const std::uint8_t> messa
 Message encode_get_device(const std::string& interface, std::uint16_t family_id) {
     check_interface(interface);
     Message buffer(MNL_NLMSG_HDRLEN + GENL_HDRLEN + MNL_ATTR_HDRLEN + MNL_ALIGN(IFNAMSIZ));
-    nlmsghdr* header = start_device_message(buffer, interface, family_id,
-                                            NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP,
-                                            WG_CMD_GET_DEVICE);
+    nlmsghdr* header = start_device_message(
+        buffer, interface, family_id, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, WG_CMD_GET_DEVICE);
     finish_message(buffer, header);
     return buffer;
 }
@@ -395,9 +394,8 @@ void DumpMerger::add(std::span<const std::uint8_t> message) {
                     device_.fwmark = read_scalar<std::uint32_t>(payload, "fwmark");
                     break;
                 case WGDEVICE_A_PEERS:
-                    for_each_attribute(payload, [this](std::uint16_t, Bytes peer) {
-                        add_peer(read_peer(peer));
-                    });
+                    for_each_attribute(
+                        payload, [this](std::uint16_t, Bytes peer) { add_peer(read_peer(peer)); });
                     break;
                 default:
                     break;

@@ -43,11 +43,11 @@ std::vector<Message> encode_set_device(const std::string& interface, std::uint16
 // each peer's allowed IPs sorted and unique. Throws natkit::Error (failure) on a malformed
 // message.
 class DumpMerger {
-public:
+  public:
     void add(std::span<const std::uint8_t> message);
     Device finish() &&;
 
-private:
+  private:
     void add_peer(Peer&& peer);
 
     Device device_;

@@ -16,6 +16,9 @@ namespace natkit::wg {
 
 namespace {
 
+// Past this (the year 2096) a time in nanoseconds would not fit the system clock's duration.
+constexpr std::int64_t kMaxHandshakeSeconds = 4'000'000'000;
+
 class ReplyParser {
   public:
     explicit ReplyParser(std::string_view text) : text_(text) {}
@@ -89,7 +92,11 @@ struct GetState {
             device.listen_port = parser.number<std::uint16_t>(value);
         } else if (key == "fwmark") {
             device.fwmark = parser.number<std::uint32_t>(value);
-        }  // private_key and unknown keys: not needed
+        } else if (key == "private_key") {
+            // UAPI gives only the private key; the public one is derived, as `wg show` does.
+            auto private_key = parser.key(value);
+            if (!is_zero(private_key)) device.public_key = public_key_of(private_key);
+        }  // unknown keys: not needed
     }
 
     void peer_field(Peer& peer, std::string_view key, std::string_view value) {
@@ -125,7 +132,7 @@ struct GetState {
             peer.last_handshake.reset();
             return;
         }
-        if (handshake_sec < 0 || handshake_sec > (std::int64_t{1} << 40) || handshake_nsec < 0 ||
+        if (handshake_sec < 0 || handshake_sec > kMaxHandshakeSeconds || handshake_nsec < 0 ||
             handshake_nsec >= 1'000'000'000) {
             parser.fail("last handshake time out of range");
         }

@@ -239,3 +239,16 @@ NAT_REPORT='{"kind":"nat.report","local":"10.0.0.2:51820","public":"203.0.113.7:
     [ "$status" -eq 77 ]
     [[ "$stderr" == *"client.key"* ]]
 }
+
+@test "watch --report keeps this node's record fresh past --ttl while it runs" {
+    timeout 8 "$NATKIT_BIN/peer-sync" watch --report --control "file://$CTL" --id live --ttl 2 \
+        --public-key "$(key)" \
+        --listen-port 1 --no-local-candidates </dev/null >/dev/null 2>"$CTL/watch.err" &
+    local watcher=$!
+    for _ in $(seq 1 50); do [ -e "$CTL/default/nodes/live.json" ] && break; sleep 0.1; done
+    sleep 4  # twice the TTL
+    run --separate-stderr ps fetch --control "file://$CTL" --id me --ttl 2
+    wait "$watcher" || true  # timeout ends it
+    cat "$CTL/watch.err"
+    [ "$(ids "$output")" = '["live"]' ]
+}

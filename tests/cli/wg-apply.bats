@@ -134,6 +134,10 @@ peer_set() {
     [ "$status" -eq 1 ]
     [[ "$output" == *"no userspace WireGuard interface 'nosuchwg0'"* ]]
     [[ "$output" == *"/var/run/wireguard/nosuchwg0.sock"* ]]
+    # auto: no UAPI socket, so kernel WireGuard; 1 (no such device) or 69 (no kernel module)
+    run apply nosuchwg0 < <(peer_set "$(key)" "$(key)")
+    [[ "$status" -eq 1 || "$status" -eq 69 ]]
+    [[ "$output" == "wg-apply: "* ]]
 }
 
 @test "without permission on the device's socket: exit 77" {

@@ -10,9 +10,16 @@
 //     remove IFACE KEY                    remove one peer
 //     set-ips IFACE KEY CIDR,CIDR...      replace one peer's allowed IPs
 //     set-many-ips IFACE KEY COUNT        replace one peer's allowed IPs with COUNT /32s
-//     time-write-random IFACE SEED PEERS  like write-random, prints only the seconds taken
+//     time-write-random IFACE SEED PEERS  write print-conf's peers, print only the seconds taken
 //     time-read IFACE                     read, prints only the seconds taken
+//     print-conf SEED PEERS [CHANGED]     time-write-random's peers as a wg(8) config, the
+//                                         first CHANGED peers with another endpoint port
+//     print-peer-set SEED PEERS [CHANGED] the same as a natkit peer-set record
+//     time-exec PROGRAM ARGS...           run it, print the seconds it took (stdout dropped)
 // natkit::Error: prints "error CODE: MESSAGE" on stderr, exits with CODE.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,7 +70,8 @@ AllowedIp random_prefix(std::mt19937& random) {
     AllowedIp p;
     if (random() % 4 == 0) {
         std::array<std::uint8_t, 16> bytes{0xfd};
-        for (std::size_t i = 1; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(random());
+        for (std::size_t i = 1; i < bytes.size(); ++i)
+            bytes[i] = static_cast<std::uint8_t>(random());
         p.address = net::IpAddress::v6(bytes);
         p.length = static_cast<std::uint8_t>(48 + random() % 81);
     } else {
@@ -146,11 +154,10 @@ int canon() {
         }
         const auto key = *key_from_base64(f[0]);
         const auto psk = f[1] == "(none)" ? std::nullopt : key_from_base64(f[1]);
-        const auto endpoint =
-            f[2] == "(none)" ? std::nullopt : net::Endpoint::parse(f[2]);
+        const auto endpoint = f[2] == "(none)" ? std::nullopt : net::Endpoint::parse(f[2]);
         const auto keepalive = f[7] == "off" ? 0 : std::stoi(f[7]);
-        lines.push_back(canonical_line(key, psk, endpoint, ips,
-                                       static_cast<std::uint16_t>(keepalive)));
+        lines.push_back(
+            canonical_line(key, psk, endpoint, ips, static_cast<std::uint16_t>(keepalive)));
     }
     print_sorted(lines);
     return 0;
@@ -169,17 +176,87 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+int print_conf(const DeviceChange& change) {
+    std::cout << "[Interface]\n";
+    for (const auto& p : change.peers) {
+        std::cout << "\n[Peer]\nPublicKey = " << key_to_base64(p.public_key) << "\n";
+        if (p.preshared_key && *p.preshared_key) {
+            std::cout << "PresharedKey = " << key_to_base64(**p.preshared_key) << "\n";
+        }
+        if (p.endpoint) std::cout << "Endpoint = " << p.endpoint->to_string() << "\n";
+        if (p.persistent_keepalive) {
+            std::cout << "PersistentKeepalive = " << *p.persistent_keepalive << "\n";
+        }
+        if (!p.allowed_ips.empty()) {
+            std::cout << "AllowedIPs = " << join_prefixes(p.allowed_ips) << "\n";
+        }
+    }
+    return 0;
+}
+
+int print_peer_set(const DeviceChange& change) {
+    std::cout << R"({"kind":"peer-set","network":"bench","peers":[)";
+    for (std::size_t i = 0; i < change.peers.size(); ++i) {
+        const auto& p = change.peers[i];
+        std::cout << (i ? "," : "") << R"({"id":"p)" << i << R"(","public_key":")"
+                  << key_to_base64(p.public_key) << '"';
+        if (p.endpoint) std::cout << R"(,"endpoint":")" << p.endpoint->to_string() << '"';
+        std::cout << R"(,"persistent_keepalive":)" << p.persistent_keepalive.value_or(0)
+                  << R"(,"allowed_ips":[)";
+        for (std::size_t j = 0; j < p.allowed_ips.size(); ++j) {
+            std::cout << (j ? "," : "") << '"' << p.allowed_ips[j].to_string() << '"';
+        }
+        std::cout << "]}";
+    }
+    std::cout << "]}\n";
+    return 0;
+}
+
+// The benchmark's peers: no preshared keys (peer-sets carry none), every peer an endpoint,
+// the first `changed` with another port.
+DeviceChange bench_change(const std::vector<std::string>& a, std::size_t first) {
+    auto change = random_change(std::stoul(a.at(first)), std::stoul(a.at(first + 1)), 0, 0, 1);
+    const std::size_t changed = a.size() > first + 2 ? std::stoul(a.at(first + 2)) : 0;
+    for (std::size_t i = 0; i < change.peers.size(); ++i) {
+        auto& p = change.peers[i];
+        p.preshared_key.reset();
+        if (!p.endpoint) p.endpoint = net::Endpoint{net::IpAddress::v4(0xc0000201u), 51820};
+        if (i < changed) p.endpoint->port = static_cast<std::uint16_t>(p.endpoint->port ^ 1);
+    }
+    return change;
+}
+
+int time_exec(const std::vector<std::string>& command) {
+    std::vector<char*> argv;
+    for (const auto& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    const auto start = std::chrono::steady_clock::now();
+    pid_t pid = 0;
+    const int error = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    int status = 0;
+    if (error != 0 || waitpid(pid, &status, 0) < 0) return 3;
+    std::cout << seconds_since(start) << "\n";
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+}
+
 int run(const std::vector<std::string>& a) {
     auto backend = make_netlink_backend();
     const std::string& command = a.at(0);
     if (command == "canon") return canon();
+    if (command == "time-exec") return time_exec({a.begin() + 1, a.end()});
+    if (command == "print-conf") return print_conf(bench_change(a, 1));
+    if (command == "print-peer-set") return print_peer_set(bench_change(a, 1));
     const std::string& interface = a.at(1);
     if (command == "write-random" || command == "time-write-random") {
         const bool timed = command == "time-write-random";
-        const auto change = random_change(std::stoul(a.at(2)), std::stoul(a.at(3)),
-                                          timed ? 0 : std::stoul(a.at(4)),
-                                          timed ? 0 : std::stoul(a.at(5)),
-                                          timed ? 1 : std::stoul(a.at(6)));
+        const auto change =
+            timed ? bench_change(a, 2)
+                  : random_change(std::stoul(a.at(2)), std::stoul(a.at(3)), std::stoul(a.at(4)),
+                                  std::stoul(a.at(5)), std::stoul(a.at(6)));
         const auto start = std::chrono::steady_clock::now();
         backend->write(interface, change);
         if (timed) {

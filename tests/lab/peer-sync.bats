@@ -86,7 +86,8 @@ nat_report() {  # public endpoint
     local n; n=$(net)
     on pr1 report --control "etcd://198.51.100.21:2379" --network "$n" --id gone --ttl 2 \
         --public-key "$(key)" --listen-port 1 </dev/null >/dev/null
-    "$NATLAB" exec pr2 timeout 12 "$NATKIT_BIN/peer-sync" watch --report --control "etcd://198.51.100.21:2379" --network "$n" --id kept --ttl 2 \
+    # ip netns exec execs peer-sync itself, so $! is the watcher's PID (natlab exec forks).
+    ip netns exec nk-lab-pr2 timeout 120 "$NATKIT_BIN/peer-sync" watch --report --control "etcd://198.51.100.21:2379" --network "$n" --id kept --ttl 2 \
         --public-key "$(key)" --listen-port 1 </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/keep.err" &
     local watcher=$!
     run --separate-stderr on rc fetch --control "etcd://198.51.100.21:2379" --network "$n" --id x
@@ -100,6 +101,7 @@ nat_report() {  # public endpoint
     # Twice the TTL later, the kept record is still there.
     sleep 4
     seen=$(on rc fetch --control "etcd://198.51.100.21:2379" --network "$n" --id x | jq -c '[.peers[].id]')
+    kill "$watcher"
     wait "$watcher" || true
     cat "$BATS_TEST_TMPDIR/keep.err"
     [ "$seen" = '["kept"]' ]
@@ -173,6 +175,20 @@ nat_report() {  # public endpoint
     [ "$(ids "$fetched")" = '["a"]' ]
 }
 
+@test "identity from the WireGuard device: --interface wg0 gives the port and overlay address" {
+    [[ $(sed -n 's/^wg=//p' /run/natkit-lab/config) == 1 ]] || skip "the lab runs without --wg"
+    local n; n=$(net)
+    # wireguard-go's UAPI gives no public key (only the private one), so it is passed here.
+    local pub; pub=$("$NATLAB" exec pr1 wg show wg0 public-key)
+    run --separate-stderr on pr1 report --control "etcd://198.51.100.21:2379" --network "$n" \
+        --id pr1 --interface wg0 --public-key "$pub" </dev/null
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .listen_port <<<"$output")" = "$("$NATLAB" exec pr1 wg show wg0 listen-port)" ]
+    [ "$(jq -c .allowed_ips <<<"$output")" = '["10.99.0.3/32"]' ]
+    # The device's own address is not offered as a way to reach it.
+    [ "$(jq -c .candidates <<<"$output")" = '["10.0.3.2:51820"]' ]
+}
+
 @test "etcd, three members: report, fetch and watch go on when a member is killed mid-run" {
     lab_with_etcd 3
     local all; all=$("$NATLAB" etcd-endpoints)
@@ -199,20 +215,6 @@ nat_report() {  # public endpoint
     cat "$BATS_TEST_TMPDIR/watch.err"
     [ "${#lines[@]}" -eq 3 ]
     [ "$(ids "${lines[2]}")" = '["after","before"]' ]
-}
-
-@test "identity from the WireGuard device: --interface wg0 gives the port and overlay address" {
-    [[ $(sed -n 's/^wg=//p' /run/natkit-lab/config) == 1 ]] || skip "the lab runs without --wg"
-    local n; n=$(net)
-    # wireguard-go's UAPI gives no public key (only the private one), so it is passed here.
-    local pub; pub=$("$NATLAB" exec pr1 wg show wg0 public-key)
-    run --separate-stderr on pr1 report --control "etcd://198.51.100.21:2379" --network "$n" \
-        --id pr1 --interface wg0 --public-key "$pub" </dev/null
-    [ "$status" -eq 0 ]
-    [ "$(jq -r .listen_port <<<"$output")" = "$("$NATLAB" exec pr1 wg show wg0 listen-port)" ]
-    [ "$(jq -c .allowed_ips <<<"$output")" = '["10.99.0.3/32"]' ]
-    # The device's own address is not offered as a way to reach it.
-    [ "$(jq -c .candidates <<<"$output")" = '["10.0.3.2:51820"]' ]
 }
 
 @test "etcd: every member unreachable is exit 69 and nothing on stdout" {

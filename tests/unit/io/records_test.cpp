@@ -150,7 +150,7 @@ TEST_CASE("stun.binding: every field is validated, naming field and line") {
         {R"("server_name":42)", "server_name", "expected a string, got number 42"},
         {R"("server_name":"")", "server_name", "must not be empty"},
         {R"("test":"mapping-9")", "test",
-         "expected one of binding, mapping-2, mapping-3, filtering-2, filtering-3, hairpin, got "
+         "expected one of binding, mapping-2, mapping-3, filtering-2, filtering-3, hairpin, lifetime, got "
          "string \"mapping-9\""},
         {R"("local":"10.0.0.2")", "local", "expected an endpoint like"},
         {R"("mapped":"203.0.113.7:99999")", "mapped", "expected an endpoint like"},

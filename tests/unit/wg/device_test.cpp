@@ -52,3 +52,11 @@ TEST_CASE("device: is_zero") {
     CHECK(is_zero(Key{}));
     CHECK_FALSE(is_zero(sample_key()));
 }
+
+TEST_CASE("public_key_of: RFC 7748 section 6.1 (Alice)") {
+    auto private_key = natkit::wg::key_from_hex(
+        "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    REQUIRE(private_key);
+    CHECK(natkit::wg::key_to_hex(natkit::wg::public_key_of(*private_key)) ==
+          "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+}

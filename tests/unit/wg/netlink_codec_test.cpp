@@ -27,7 +27,9 @@ Key key_of(std::uint32_t n) {
     return key;
 }
 
-AllowedIp prefix(const char* text) { return *net::Prefix::parse(text); }
+AllowedIp prefix(const char* text) {
+    return *net::Prefix::parse(text);
+}
 
 // `count` distinct prefixes, IPv4 and IPv6 mixed, sorted.
 std::vector<AllowedIp> prefixes(std::uint32_t seed, std::size_t count) {
@@ -112,12 +114,23 @@ std::vector<PeerPart> peer_parts(const Message& message) {
                     case WGPEER_A_PUBLIC_KEY:
                         std::memcpy(part.key.data(), mnl_attr_get_payload(field), kKeySize);
                         break;
-                    case WGPEER_A_FLAGS: part.flags = mnl_attr_get_u32(field); break;
-                    case WGPEER_A_PRESHARED_KEY: part.has_preshared_key = true; break;
-                    case WGPEER_A_ENDPOINT: part.has_endpoint = true; break;
-                    case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL: part.has_keepalive = true; break;
-                    case WGPEER_A_ALLOWEDIPS: part.allowed_ips = children(field).size(); break;
-                    default: FAIL("unexpected peer attribute");
+                    case WGPEER_A_FLAGS:
+                        part.flags = mnl_attr_get_u32(field);
+                        break;
+                    case WGPEER_A_PRESHARED_KEY:
+                        part.has_preshared_key = true;
+                        break;
+                    case WGPEER_A_ENDPOINT:
+                        part.has_endpoint = true;
+                        break;
+                    case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
+                        part.has_keepalive = true;
+                        break;
+                    case WGPEER_A_ALLOWEDIPS:
+                        part.allowed_ips = children(field).size();
+                        break;
+                    default:
+                        FAIL("unexpected peer attribute");
                 }
             }
             parts.push_back(part);
@@ -240,8 +253,7 @@ TEST_CASE("netlink: bad arguments are refused") {
     CHECK_THROWS_AS(netlink::encode_get_device("a-name-too-long-x", kFamily), Error);
     CHECK_THROWS_AS(netlink::encode_get_device("", kFamily), Error);
     DeviceChange change{{full_peer(1, 1)}};
-    CHECK_THROWS_AS(netlink::encode_set_device("wg0", kFamily, change, 100),
-                    std::invalid_argument);
+    CHECK_THROWS_AS(netlink::encode_set_device("wg0", kFamily, change, 100), std::invalid_argument);
 }
 
 TEST_CASE("netlink: GET_DEVICE request is a dump for the interface") {
@@ -250,8 +262,7 @@ TEST_CASE("netlink: GET_DEVICE request is a dump for the interface") {
     CHECK(header->nlmsg_len == message.size());
     CHECK(header->nlmsg_type == kFamily);
     CHECK((header->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP);
-    CHECK(static_cast<const genlmsghdr*>(mnl_nlmsg_get_payload(header))->cmd ==
-          WG_CMD_GET_DEVICE);
+    CHECK(static_cast<const genlmsghdr*>(mnl_nlmsg_get_payload(header))->cmd == WG_CMD_GET_DEVICE);
     auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(header, GENL_HDRLEN));
     CHECK(mnl_attr_get_type(attr) == WGDEVICE_A_IFNAME);
     CHECK(std::string(mnl_attr_get_str(attr)) == "wg7");
@@ -260,7 +271,8 @@ TEST_CASE("netlink: GET_DEVICE request is a dump for the interface") {
 namespace {
 
 // A kernel-style dump message: device attributes (when `first`) and the given peer parts.
-Message dump_message(bool first, const std::vector<std::pair<std::uint32_t, std::vector<AllowedIp>>>& peers) {
+Message dump_message(bool first,
+                     const std::vector<std::pair<std::uint32_t, std::vector<AllowedIp>>>& peers) {
     Message buffer(16384);
     nlmsghdr* header = mnl_nlmsg_put_header(buffer.data());
     header->nlmsg_type = kFamily;

@@ -45,6 +45,9 @@ TEST_CASE("uapi: a wireguard-go get reply becomes a device") {
     const auto& device = parsed.device;
     CHECK(device.listen_port == 51820);
     CHECK(device.fwmark == 7);
+    // The device's public key is derived from the private key UAPI reports.
+    REQUIRE(device.public_key);
+    CHECK(*device.public_key == public_key_of(key_of(1)));
     REQUIRE(device.peers.size() == 2);
     const auto& a = device.peers[0];
     CHECK(a.public_key == key_of(2));
@@ -136,4 +139,10 @@ TEST_CASE("uapi: the socket path, and a missing socket is a failure naming it") 
         CHECK(e.code() == natkit::ExitCode::failure);
         CHECK_THAT(e.what(), Catch::Contains("/nonexistent-natkit-dir/wg9.sock"));
     }
+}
+
+TEST_CASE("uapi: a handshake time past what the clock can hold is malformed, not overflow") {
+    CHECK_THROWS_AS(parse_get_reply("public_key=" + hex_of(1) +
+                                    "\nlast_handshake_time_sec=9763900000\nerrno=0\n\n"),
+                    natkit::Error);
 }

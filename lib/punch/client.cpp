@@ -1,0 +1,258 @@
+#include "punch/client.hpp"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <memory>
+
+#include "io/error.hpp"
+#include "net/event_loop.hpp"
+#include "punch/serve.hpp"
+
+namespace natkit::punch {
+
+namespace {
+
+constexpr std::uint64_t kTickMs = 10;
+constexpr std::uint64_t kRegisterRetryMs = 250;
+constexpr std::uint64_t kConnectRetryMs = 500;
+constexpr std::uint64_t kKeepaliveMs = 15'000;
+constexpr std::uint64_t kFreshnessMs = 30'000;
+constexpr std::size_t kRequestPadding = 512;  // the server answers nothing larger than this
+
+PeerResult unreachable(const std::string& peer, std::uint64_t elapsed_ms) {
+    PeerResult r;
+    r.peer = peer;
+    r.outcome = "unreachable";
+    r.elapsed_ms = elapsed_ms;
+    return r;
+}
+
+struct PeerState {
+    std::string id;
+    std::unique_ptr<Session> session;
+    std::vector<net::Endpoint> candidates;  // as the server introduced them
+    std::uint64_t next_connect_ms = 0;
+    std::optional<PeerResult> result;
+};
+
+class ClientRun {
+  public:
+    ClientRun(const stun::LocalPort& port, const ClientOptions& options, io::Log& log, bool follow,
+              const ResultSink& on_result)
+        : port_(port), options_(options), log_(log), follow_(follow), on_result_(on_result) {}
+
+    std::vector<PeerResult> run(const std::vector<std::string>& peers) {
+        for (const auto& p : peers) peers_.push_back({p, nullptr, {}, 0, std::nullopt});
+        started_ms_ = unix_ms();
+        for (auto* p : port_.all()) {
+            loop_.watch(p->fds().front(), [this, p] { receive(*p); });
+        }
+        tick();
+        loop_.run();
+        if (!registered_) {
+            throw unavailable_error("the rendezvous server " + options_.server.to_string() +
+                                    " did not answer within " +
+                                    std::to_string(options_.register_timeout_ms) +
+                                    " ms: check --server, the secret and the firewall");
+        }
+        std::vector<PeerResult> results;
+        for (auto& p : peers_) results.push_back(p.result ? *p.result : unreachable(p.id, 0));
+        return results;
+    }
+
+  private:
+    void send(Message m, const net::Endpoint& to) {
+        m.timestamp_ms = unix_ms();
+        std::array<std::uint8_t, 8> nonce{};
+        random_bytes(nonce);
+        for (auto b : nonce) m.nonce = m.nonce << 8 | b;
+        auto* p = port_.for_family(to.family());
+        if (!p) return;
+        if (auto error = p->send_to(encode(m, options_.secret), to)) {
+            log_.debug("send " + std::string(type_name(m.type)) + " to " + to.to_string() + ": " +
+                       error.message());
+        }
+    }
+
+    void send_register(std::uint64_t now) {
+        Message m;
+        m.type = Type::reg;
+        m.network = options_.network;
+        m.id = options_.id;
+        if (auto local = port_.local_towards(options_.server)) m.candidates.push_back(*local);
+        for (const auto& c : options_.extra_candidates) {
+            if (m.candidates.size() < kMaxCandidates) m.candidates.push_back(c);
+        }
+        m.pad_to = kRequestPadding;
+        send(m, options_.server);
+        next_register_ms_ = now + (registered_ ? kKeepaliveMs : kRegisterRetryMs);
+    }
+
+    void send_connect(PeerState& p, std::uint64_t now) {
+        Message m;
+        m.type = Type::connect;
+        m.network = options_.network;
+        m.id = options_.id;
+        m.peer = p.id;
+        m.pad_to = kRequestPadding;
+        send(m, options_.server);
+        p.next_connect_ms = now + kConnectRetryMs;
+    }
+
+    void tick() {
+        auto now = unix_ms();
+        if (!registered_ && now - started_ms_ >= options_.register_timeout_ms) {
+            loop_.stop();
+            return;
+        }
+        if (now >= next_register_ms_) send_register(now);
+        if (registered_) drive_peers(now);
+        if (!follow_ && registered_ && all_done()) {
+            loop_.stop();
+            return;
+        }
+        loop_.call_at(net::Clock::now() + std::chrono::milliseconds(kTickMs), [this] { tick(); });
+    }
+
+    void drive_peers(std::uint64_t now) {
+        for (auto& p : peers_) {
+            if (p.result) continue;
+            if (!p.session) {
+                if (now - started_ms_ >= options_.window_ms) {
+                    finish(p, unreachable(p.id, now - started_ms_));
+                } else if (now >= p.next_connect_ms) {
+                    send_connect(p, now);
+                }
+                continue;
+            }
+            for (auto& s : p.session->on_timer(now)) send(s.message, s.to);
+            if (p.session->finished()) finish(p, result_of(p));
+        }
+    }
+
+    PeerResult result_of(const PeerState& p) const {
+        const auto& s = *p.session;
+        PeerResult r{p.id, std::nullopt, s.remote(), "relay", s.attempts(), s.elapsed_ms()};
+        if (s.outcome() == Outcome::punched) {
+            bool own_address = std::find(p.candidates.begin(), p.candidates.end(), *s.remote()) !=
+                               p.candidates.end();
+            r.outcome = own_address ? "direct" : "punched";
+            r.local = port_.local_towards(*s.remote());
+        }
+        return r;
+    }
+
+    void finish(PeerState& p, PeerResult r) {
+        log_.info("peer " + p.id + ": " + r.outcome +
+                  (r.remote ? " via " + r.remote->to_string() : std::string()));
+        p.result = r;
+        if (on_result_) on_result_(r);
+        if (follow_) {
+            // A following node forgets finished sessions so the peer can punch again later.
+            p.session.reset();
+            p.result.reset();
+        }
+    }
+
+    bool all_done() const {
+        return std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p.result; });
+    }
+
+    void receive(net::DatagramPort& port) {
+        std::array<std::uint8_t, 2048> buffer{};
+        while (port.receive_error()) {
+        }
+        for (int i = 0; i < 64; ++i) {
+            auto got = port.receive_from(buffer);
+            if (!got) return;
+            auto decoded = decode(std::span(buffer.data(), got->size), options_.secret);
+            if (!decoded.message) continue;
+            handle(*decoded.message, got->from);
+        }
+    }
+
+    void handle(const Message& m, const net::Endpoint& from) {
+        auto now = unix_ms();
+        bool from_server = from == options_.server;
+        auto age = m.timestamp_ms > now ? m.timestamp_ms - now : now - m.timestamp_ms;
+        if (age > kFreshnessMs) return;
+        if (from_server && m.type == Type::registered) {
+            if (!registered_) log_.info("registered; the server sees us as " +
+                                        (m.observed ? m.observed->to_string() : "?"));
+            registered_ = true;
+            next_register_ms_ = std::min(next_register_ms_, now + kKeepaliveMs);
+        } else if (from_server && m.type == Type::introduce) {
+            introduced(m, now);
+        } else if (m.type == Type::probe || m.type == Type::probe_ack) {
+            for (auto& p : peers_) {
+                if (p.session && p.session->token() == m.token) {
+                    for (auto& s : p.session->on_message(m, from, now)) send(s.message, s.to);
+                }
+            }
+        }
+    }
+
+    void introduced(const Message& m, std::uint64_t now) {
+        auto it = std::find_if(peers_.begin(), peers_.end(),
+                               [&](const auto& p) { return p.id == m.peer; });
+        if (it == peers_.end()) {
+            if (!follow_) return;
+            peers_.push_back({m.peer, nullptr, {}, 0, std::nullopt});
+            it = std::prev(peers_.end());
+        }
+        if (it->session || it->result) return;
+        log_.debug("introduced to " + m.peer + " at " +
+                   (m.observed ? m.observed->to_string() : "?"));
+        it->candidates = m.candidates;
+        it->session = std::make_unique<Session>(options_.id, m, now, options_.session);
+        for (auto& s : it->session->on_timer(now)) send(s.message, s.to);
+    }
+
+    const stun::LocalPort& port_;
+    const ClientOptions& options_;
+    io::Log& log_;
+    bool follow_;
+    const ResultSink& on_result_;
+    net::EventLoop loop_;
+    std::vector<PeerState> peers_;  // grows when a following node is introduced to new peers
+    bool registered_ = false;
+    std::uint64_t started_ms_ = 0;
+    std::uint64_t next_register_ms_ = 0;
+};
+
+}  // namespace
+
+std::vector<PeerResult> punch_peers(const stun::LocalPort& port, const ClientOptions& options,
+                                    const std::vector<std::string>& peers, io::Log& log,
+                                    bool follow, const ResultSink& on_result) {
+    ClientRun run(port, options, log, follow, on_result);
+    return run.run(peers);
+}
+
+io::PeerSet apply_results(io::PeerSet set, const std::vector<PeerResult>& results) {
+    for (const auto& r : results) {
+        for (auto& peer : set.peers) {
+            if (peer.id != r.peer) continue;
+            if (r.remote && (r.outcome == "punched" || r.outcome == "direct")) {
+                peer.endpoint = r.remote;
+            }
+            peer.path = r.outcome;
+        }
+    }
+    return set;
+}
+
+io::json to_json(const PeerResult& r) {
+    io::json j;
+    j["kind"] = "punch.result";
+    j["peer"] = r.peer;
+    if (r.local) j["local"] = r.local->to_string();
+    if (r.remote) j["remote"] = r.remote->to_string();
+    j["outcome"] = r.outcome;
+    j["attempts"] = r.attempts;
+    j["elapsed_ms"] = r.elapsed_ms;
+    return j;
+}
+
+}  // namespace natkit::punch

@@ -1,0 +1,54 @@
+// The punch client's IO glue: registers with the rendezvous server from the local port (socket
+// or raw), asks for each peer, runs a Session per introduction, and reports what answered.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/log.hpp"
+#include "io/ndjson.hpp"
+#include "io/peer_set.hpp"
+#include "net/endpoint.hpp"
+#include "punch/session.hpp"
+#include "stun/probe.hpp"
+
+namespace natkit::punch {
+
+struct ClientOptions {
+    std::string id;
+    std::string network;
+    std::vector<std::uint8_t> secret;
+    net::Endpoint server;
+    std::vector<net::Endpoint> extra_candidates;  // --candidate, after the local address
+    std::uint64_t register_timeout_ms = 2000;     // no answer: rendezvous unreachable (69)
+    std::uint64_t window_ms = 10'000;             // how long to wait for a peer to show up
+    SessionConfig session;
+};
+
+struct PeerResult {
+    std::string peer;
+    std::optional<net::Endpoint> local;
+    std::optional<net::Endpoint> remote;
+    std::string outcome;  // direct | punched | relay | unreachable
+    int attempts = 0;
+    std::uint64_t elapsed_ms = 0;
+};
+
+// One-shot: registers, punches to every peer in `peers` at once, returns one result per peer
+// (in the same order). Throws natkit::Error(unavailable) when the server does not answer.
+// With `follow`, keeps the registration alive and answers introductions until killed, calling
+// `on_result` for each finished session (peers may then be empty).
+using ResultSink = std::function<void(const PeerResult&)>;
+std::vector<PeerResult> punch_peers(const stun::LocalPort& port, const ClientOptions& options,
+                                    const std::vector<std::string>& peers, io::Log& log,
+                                    bool follow = false, const ResultSink& on_result = {});
+
+// The peer-set with each handled peer's endpoint (when one answered) and path set.
+io::PeerSet apply_results(io::PeerSet set, const std::vector<PeerResult>& results);
+
+// The punch.result record.
+io::json to_json(const PeerResult& result);
+
+}  // namespace natkit::punch

@@ -1,0 +1,146 @@
+#!/usr/bin/env bats
+# punch across the NAT lab: `punch serve` on the stun node (198.51.100.1:3480), both sides of a
+# pair run one-shot at the same time from WireGuard's port 51820 (through raw sockets when
+# wireguard-go holds it). Every pair with an endpoint-independent-mapping side punches;
+# symmetric x symmetric gives a quick relay; a blocked node cannot reach the rendezvous (69) and
+# its peer says unreachable. Then a WireGuard handshake runs over the punched path.
+
+bats_require_minimum_version 1.5.0
+load common
+
+RDV=198.51.100.1
+
+setup_file() {
+    lab_setup --wg
+    export WORK="$BATS_FILE_TMPDIR"
+    if "$NATLAB" exec stun ss -Hlun | grep -q "$RDV:3480"; then
+        echo "something already listens on $RDV:3480 in the stun node" >&2
+        return 1
+    fi
+    head -c 32 /dev/urandom | base64 >"$WORK/secret"
+    chmod 600 "$WORK/secret"
+    "$NATLAB" exec stun "$NATKIT_BIN/punch" serve --secret-file "$WORK/secret" \
+        --listen "$RDV:3480" 2>"$WORK/serve.log" &
+    echo $! >"$WORK/serve.pid"
+    local i
+    for i in $(seq 1 100); do
+        "$NATLAB" exec stun ss -Hlun | grep -q "$RDV:3480" && return 0
+        sleep 0.05
+    done
+    echo "punch serve did not start: $(cat "$WORK/serve.log")" >&2
+    return 1
+}
+
+teardown_file() {
+    [ -e "$WORK/serve.pid" ] && kill "$(cat "$WORK/serve.pid")" 2>/dev/null
+    local pid
+    for pid in $("$NATLAB" exec stun pgrep -f "punch serve --secret-file $WORK/secret"); do
+        kill "$pid" 2>/dev/null || true
+    done
+    lab_teardown
+}
+
+punch_in() {  # punch_in NODE PEER [OPTIONS]: one-shot punch NODE -> PEER from port 51820
+    local node=$1 peer=$2
+    shift 2
+    "$NATLAB" exec "$node" "$NATKIT_BIN/punch" --server "$RDV" --id "$node" --peer "$peer" \
+        --network lab --secret-file "$WORK/secret" -p 51820 "$@"
+}
+
+# pair A B [OPTIONS]: both at once; A's and B's result records in $WORK/A.out, $WORK/B.out.
+pair() {
+    local a=$1 b=$2
+    shift 2
+    punch_in "$a" "$b" "$@" >"$WORK/$a.out" 2>"$WORK/$a.err" &
+    local pid=$! rc=0
+    punch_in "$b" "$a" "$@" >"$WORK/$b.out" 2>"$WORK/$b.err" || rc=$?
+    echo "$b exit $rc" >"$WORK/$b.rc"
+    rc=0
+    wait "$pid" || rc=$?
+    echo "$a exit $rc" >"$WORK/$a.rc"
+}
+
+outcome() { sed -n 's/.*"outcome":"\([a-z]*\)".*/\1/p' "$WORK/$1.out"; }
+remote() { sed -n 's/.*"remote":"\([^"]*\)".*/\1/p' "$WORK/$1.out"; }
+
+expect_punched() {  # expect_punched A B
+    pair "$1" "$2"
+    echo "$1: $(cat "$WORK/$1.out") $(cat "$WORK/$1.err")"
+    echo "$2: $(cat "$WORK/$2.out") $(cat "$WORK/$2.err")"
+    [[ $(outcome "$1") == punched || $(outcome "$1") == direct ]]
+    [[ $(outcome "$2") == punched || $(outcome "$2") == direct ]]
+}
+
+@test "cone pairs punch from port 51820" {
+    for p in "fc rc" "fc pr1" "rc pr2" "pr1 pr2"; do
+        expect_punched $p
+    done
+    # The peer's public address and port as its NAT keeps them (masquerade keeps the port).
+    [ "$(remote pr1)" = "$(public_of pr2):51820" ]
+    [ "$(remote pr2)" = "$(public_of pr1):51820" ]
+}
+
+@test "an open host and a NATed node: the open side is direct" {
+    expect_punched open pr2
+    [ "$(outcome pr2)" = direct ]
+    [ "$(outcome open)" = punched ]
+}
+
+@test "full and restricted cone punch to symmetric, at the port the symmetric NAT really uses" {
+    expect_punched fc sym1
+    expect_punched rc sym2
+    [[ $(remote fc) == "$(public_of sym1):"* ]]
+}
+
+@test "port-restricted x symmetric: a verdict within the timeout (no port prediction yet)" {
+    local start=$SECONDS
+    pair pr1 sym1 --timeout 2000
+    [ $((SECONDS - start)) -le 8 ]
+    [[ $(outcome pr1) =~ ^(punched|relay)$ ]]
+    [[ $(outcome sym1) =~ ^(punched|relay)$ ]]
+}
+
+@test "symmetric x symmetric gives a quick relay" {
+    local start=$SECONDS
+    pair sym1 sym2 --timeout 2000
+    [ $((SECONDS - start)) -le 8 ]
+    [ "$(outcome sym1)" = relay ]
+    [ "$(outcome sym2)" = relay ]
+}
+
+@test "a UDP-blocked node cannot reach the rendezvous (69); its peer says unreachable" {
+    pair fc blk --window 2000 --register-timeout 1000
+    [ "$(cat "$WORK/blk.rc")" = "blk exit 69" ]
+    [ "$(cat "$WORK/fc.rc")" = "fc exit 0" ]
+    [ "$(outcome fc)" = unreachable ]
+}
+
+@test "a WireGuard handshake succeeds over the punched path from the same port" {
+    local node key
+    for node in pr1 pr2; do
+        if ! "$NATLAB" exec "$node" wg show wg0 >/dev/null 2>&1; then
+            skip_if_reused
+            "$NATLAB" wg-up "$node" >/dev/null
+        fi
+    done
+    local k1 k2
+    k1=$("$NATLAB" exec pr1 wg show wg0 public-key)
+    k2=$("$NATLAB" exec pr2 wg show wg0 public-key)
+    local a1 a2
+    a1=$("$NATLAB" exec pr1 ip -4 -br addr show wg0 | awk '{print $3}' | cut -d/ -f1)
+    a2=$("$NATLAB" exec pr2 ip -4 -br addr show wg0 | awk '{print $3}' | cut -d/ -f1)
+    expect_punched pr1 pr2
+    "$NATLAB" exec pr1 wg set wg0 peer "$k2" endpoint "$(remote pr1)" allowed-ips "$a2/32"
+    "$NATLAB" exec pr2 wg set wg0 peer "$k1" endpoint "$(remote pr2)" allowed-ips "$a1/32"
+    local ok=0 i
+    for i in 1 2 3 4 5; do
+        "$NATLAB" exec pr1 ping -c1 -W1 "$a2" >/dev/null 2>&1 || true
+        if [ "$("$NATLAB" exec pr1 wg show wg0 latest-handshakes | awk -v k="$k2" '$1 == k {print $2}')" != 0 ]; then
+            ok=1
+            break
+        fi
+    done
+    "$NATLAB" exec pr1 wg set wg0 peer "$k2" remove
+    "$NATLAB" exec pr2 wg set wg0 peer "$k1" remove
+    [ "$ok" -eq 1 ]
+}

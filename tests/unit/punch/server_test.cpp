@@ -1,0 +1,174 @@
+#include <catch2/catch.hpp>
+
+#include "punch/server.hpp"
+#include "stun/message.hpp"
+
+using namespace natkit;
+using namespace natkit::punch;
+
+namespace {
+
+const std::vector<std::uint8_t> kKey(32, 0x11);
+constexpr std::uint64_t kNow = 1'790'000'000'000;
+
+net::Endpoint ep(const char* text) { return *net::Endpoint::parse(text); }
+
+Server make_server(ServerConfig config = {}) {
+    config.secret = kKey;
+    std::uint8_t counter = 0;
+    return Server(config, [counter](std::span<std::uint8_t> out) mutable {
+        for (auto& b : out) b = ++counter;
+    });
+}
+
+std::uint64_t next_nonce = 1;
+
+std::vector<std::uint8_t> request(Type type, const std::string& id, const std::string& peer = "",
+                                  std::uint64_t at = kNow, std::size_t pad = 512) {
+    Message m;
+    m.type = type;
+    m.network = "home";
+    m.id = id;
+    m.peer = peer;
+    m.timestamp_ms = at;
+    m.nonce = next_nonce++;
+    m.pad_to = pad;
+    if (type == Type::reg) m.candidates = {ep("10.0.0.2:51820")};
+    return encode(m, kKey);
+}
+
+Message decoded(const Outgoing& o) {
+    auto d = decode(o.bytes, kKey);
+    REQUIRE(d.message);
+    return *d.message;
+}
+
+}  // namespace
+
+TEST_CASE("register answers with the observed endpoint") {
+    auto server = make_server();
+    auto out = server.handle(request(Type::reg, "a"), ep("203.0.113.3:51820"), kNow);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].to == ep("203.0.113.3:51820"));
+    auto m = decoded(out[0]);
+    CHECK(m.type == Type::registered);
+    CHECK(m.observed == ep("203.0.113.3:51820"));
+    CHECK(server.node_count() == 1);
+}
+
+TEST_CASE("connect introduces both nodes at once with one token") {
+    auto server = make_server();
+    server.handle(request(Type::reg, "a"), ep("203.0.113.3:51820"), kNow);
+    server.handle(request(Type::reg, "b"), ep("203.0.113.4:40000"), kNow);
+    auto out = server.handle(request(Type::connect, "a", "b"), ep("203.0.113.3:51820"), kNow);
+    REQUIRE(out.size() == 2);
+    auto to_a = decoded(out[0]);
+    auto to_b = decoded(out[1]);
+    CHECK(out[0].to == ep("203.0.113.3:51820"));
+    CHECK(out[1].to == ep("203.0.113.4:40000"));
+    CHECK(to_a.type == Type::introduce);
+    CHECK(to_a.peer == "b");
+    CHECK(to_a.observed == ep("203.0.113.4:40000"));
+    CHECK(to_a.candidates == std::vector{ep("10.0.0.2:51820")});
+    CHECK(to_b.peer == "a");
+    CHECK(to_a.token == to_b.token);
+
+    SECTION("asking again soon gives the same token") {
+        auto again = server.handle(request(Type::connect, "b", "a"), ep("203.0.113.4:40000"), kNow);
+        REQUIRE(again.size() == 2);
+        CHECK(decoded(again[0]).token == to_a.token);
+    }
+}
+
+TEST_CASE("connect to an unregistered peer says so") {
+    auto server = make_server();
+    server.handle(request(Type::reg, "a"), ep("203.0.113.3:51820"), kNow);
+    auto out = server.handle(request(Type::connect, "a", "nobody"), ep("203.0.113.3:51820"), kNow);
+    REQUIRE(out.size() == 1);
+    CHECK(decoded(out[0]).type == Type::unknown_peer);
+    CHECK(decoded(out[0]).peer == "nobody");
+}
+
+TEST_CASE("unauthenticated, stale and replayed packets get nothing and leave no state") {
+    auto server = make_server();
+    auto good = request(Type::reg, "a");
+    auto forged = good;
+    forged[30] ^= 1;
+    CHECK(server.handle(forged, ep("203.0.113.3:1"), kNow).empty());
+    CHECK(server.node_count() == 0);
+    CHECK(server.handle(request(Type::reg, "a", "", kNow - 31'000), ep("203.0.113.3:1"), kNow)
+              .empty());
+    CHECK(server.handle(request(Type::reg, "a", "", kNow + 31'000), ep("203.0.113.3:1"), kNow)
+              .empty());
+    CHECK(server.node_count() == 0);
+    CHECK(server.handle(good, ep("203.0.113.3:1"), kNow).size() == 1);
+    CHECK(server.handle(good, ep("203.0.113.3:1"), kNow).empty());
+    CHECK(server.stats().unauthenticated == 1);
+    CHECK(server.stats().stale == 2);
+    CHECK(server.stats().replayed == 1);
+}
+
+TEST_CASE("no answer is larger than its request") {
+    auto server = make_server();
+    auto small = request(Type::reg, "a", "", kNow, 0);
+    auto answers = server.handle(small, ep("[2001:db8::1]:1"), kNow);
+    for (const auto& o : answers) CHECK(o.bytes.size() <= small.size());
+    server.handle(request(Type::reg, "b"), ep("203.0.113.4:1"), kNow);
+    auto unpadded = request(Type::connect, "a", "b", kNow, 0);
+    for (const auto& o : server.handle(unpadded, ep("[2001:db8::1]:1"), kNow)) {
+        if (o.to == ep("[2001:db8::1]:1")) CHECK(o.bytes.size() <= unpadded.size());
+    }
+    CHECK(server.stats().dropped_larger >= 1);
+}
+
+TEST_CASE("STUN Binding requests get XOR-MAPPED-ADDRESS when the request is large enough") {
+    auto server = make_server();
+    stun::TransactionId id{};
+    id.fill(7);
+    auto bare = stun::encode(stun::binding_request(id));
+    CHECK(server.handle(bare, ep("203.0.113.5:4000"), kNow).empty());
+    auto request = stun::binding_request(id);
+    request.padding_length = 16;
+    auto padded = stun::encode(request);
+    auto out = server.handle(padded, ep("203.0.113.5:4000"), kNow);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].bytes.size() <= padded.size());
+    auto answer = stun::decode(out[0].bytes);
+    REQUIRE(answer.message);
+    CHECK(answer.message->transaction_id == id);
+    CHECK(answer.message->xor_mapped_address == ep("203.0.113.5:4000"));
+}
+
+TEST_CASE("each source is rate limited") {
+    ServerConfig config;
+    config.rate_per_s = 1;
+    config.burst = 3;
+    auto server = make_server(config);
+    int answered = 0;
+    for (int i = 0; i < 10; ++i) {
+        answered += !server.handle(request(Type::reg, "a"), ep("203.0.113.3:1"), kNow).empty();
+    }
+    CHECK(answered == 3);
+    CHECK(server.handle(request(Type::reg, "z"), ep("203.0.113.9:1"), kNow).size() == 1);
+    CHECK(server.handle(request(Type::reg, "a", "", kNow + 2000), ep("203.0.113.3:1"), kNow + 2000)
+              .size() == 1);
+}
+
+TEST_CASE("registrations expire") {
+    ServerConfig config;
+    config.ttl_ms = 5000;
+    auto server = make_server(config);
+    server.handle(request(Type::reg, "a"), ep("203.0.113.3:1"), kNow);
+    server.expire(kNow + 4999);
+    CHECK(server.node_count() == 1);
+    server.expire(kNow + 5000);
+    CHECK(server.node_count() == 0);
+}
+
+TEST_CASE("the node limit is kept") {
+    ServerConfig config;
+    config.max_nodes = 2;
+    auto server = make_server(config);
+    for (const char* id : {"a", "b", "c"}) server.handle(request(Type::reg, id), ep("203.0.113.3:1"), kNow);
+    CHECK(server.node_count() == 2);
+}
