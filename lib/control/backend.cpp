@@ -3,7 +3,7 @@
 #include "control/etcd_backend.hpp"
 #include "control/file_backend.hpp"
 #include "control/node_record.hpp"
-#include "control/secret_file.hpp"
+#include "io/secret_file.hpp"
 #include "io/error.hpp"
 
 namespace natkit::control {
@@ -19,11 +19,11 @@ EtcdConfig etcd_config(const ControlOptions& o) {
     }
     config.user = o.user;
     if (o.password_file)
-        config.password = read_secret_file(*o.password_file, o.insecure_permissions);
+        config.password = io::read_secret_file(*o.password_file, o.insecure_permissions);
     if (o.cert_file.has_value() != o.key_file.has_value()) {
         throw usage_error("--cert and --key go together");
     }
-    if (o.key_file) check_secret_file(*o.key_file, o.insecure_permissions);
+    if (o.key_file) io::check_secret_file(*o.key_file, o.insecure_permissions);
     config.ca_file = o.ca_file;
     config.cert_file = o.cert_file;
     config.key_file = o.key_file;

@@ -4,7 +4,7 @@
 
 #include <exception>
 
-#include "control/secret_file.hpp"
+
 #include "io/base64.hpp"
 #include "io/error.hpp"
 

@@ -1,4 +1,4 @@
-#include "control/secret_file.hpp"
+#include "io/secret_file.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,7 +10,7 @@
 #include "io/error.hpp"
 
 using namespace natkit;
-using namespace natkit::control;
+using namespace natkit::io;
 
 namespace {
 
