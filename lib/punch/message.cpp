@@ -71,6 +71,7 @@ class Reader {
         } else {
             ok_ = false;
         }
+        e.address = e.address.unmapped();  // one spelling for an IPv4 endpoint
         e.port = u16();
         return e;
     }
