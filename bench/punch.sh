@@ -27,6 +27,7 @@ we_started_lab=0
 server_pid=
 cleanup() {
     [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null || true
+    [[ -s $WORK/rdv.pid ]] && kill "$(cat "$WORK/rdv.pid")" 2>/dev/null || true
     ip netns del "$NS" 2>/dev/null || true
     if (( we_started_lab )); then "$natlab" down >/dev/null 2>&1 || true; fi
     rm -rf "$WORK"
@@ -43,7 +44,8 @@ if ! "$natlab" status >/dev/null 2>&1; then
     we_started_lab=1
 fi
 
-"$natlab" exec stun "$WORK/punch" serve --secret-file "$WORK/secret" --listen "$RDV:3481" 2>/dev/null &
+"$natlab" exec stun bash -c 'echo $$ >"$1/rdv.pid"; exec "$1/punch" serve --secret-file "$1/secret" --listen "$2:3481"' \
+    _ "$WORK" "$RDV" 2>/dev/null &
 server_pid=$!
 sleep 0.3
 
@@ -82,7 +84,9 @@ for pair in $PAIRS; do
     done
     printf '%-11s %s\n' "$a×$b" "$(stats "$WORK/t")"
 done
-kill "$server_pid" 2>/dev/null || true
+# `natlab exec` does not pass the signal on: stop the server by its own pid.
+kill "$(cat "$WORK/rdv.pid")" 2>/dev/null || true
+rm -f "$WORK/rdv.pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=
 

@@ -21,7 +21,8 @@ int positive(const po::variables_map& vm, const char* name) {
 }
 
 std::vector<std::uint8_t> secret_of(const po::variables_map& vm) {
-    if (!vm.count("secret-file")) throw usage_error("give the network's secret: --secret-file FILE");
+    if (!vm.count("secret-file"))
+        throw usage_error("give the network's secret: --secret-file FILE");
     return punch::read_secret(vm["secret-file"].as<std::string>(),
                               vm["insecure-permissions"].as<bool>());
 }
@@ -57,7 +58,8 @@ net::Endpoint server_of(const po::variables_map& vm, std::optional<net::Family> 
     if (!where) throw usage_error("--server: not HOST[:PORT]: " + text);
     std::string error;
     auto found = net::resolve(*where, family, &error);
-    if (found.empty()) throw unavailable_error("cannot resolve the rendezvous " + text + ": " + error);
+    if (found.empty())
+        throw unavailable_error("cannot resolve the rendezvous " + text + ": " + error);
     return found.front();
 }
 
@@ -100,8 +102,8 @@ int run_client(const po::variables_map& vm, io::Log& log, const io::CommonOption
     options.secret = secret_of(vm);
     bool follow = vm["follow"].as<bool>();
     bool results = vm["results"].as<bool>();
-    auto named = vm.count("peer") ? vm["peer"].as<std::vector<std::string>>()
-                                  : std::vector<std::string>{};
+    auto named =
+        vm.count("peer") ? vm["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
     Input input;
     if (named.empty() && !follow) input = read_input();
     options.server = server_of(vm, family);

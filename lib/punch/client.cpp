@@ -178,8 +178,9 @@ class ClientRun {
         auto age = m.timestamp_ms > now ? m.timestamp_ms - now : now - m.timestamp_ms;
         if (age > kFreshnessMs) return;
         if (from_server && m.type == Type::registered) {
-            if (!registered_) log_.info("registered; the server sees us as " +
-                                        (m.observed ? m.observed->to_string() : "?"));
+            if (!registered_)
+                log_.info("registered; the server sees us as " +
+                          (m.observed ? m.observed->to_string() : "?"));
             registered_ = true;
             next_register_ms_ = std::min(next_register_ms_, now + kKeepaliveMs);
         } else if (from_server && m.type == Type::introduce) {

@@ -67,7 +67,8 @@ class Reader {
             if (ok_) e.address = net::IpAddress::v4(std::span<const std::uint8_t, 4>(b.data(), 4));
         } else if (family == 6) {
             auto b = take(16);
-            if (ok_) e.address = net::IpAddress::v6(std::span<const std::uint8_t, 16>(b.data(), 16));
+            if (ok_)
+                e.address = net::IpAddress::v6(std::span<const std::uint8_t, 16>(b.data(), 16));
         } else {
             ok_ = false;
         }
@@ -116,55 +117,55 @@ class Reader {
 
 void write_body(Writer& w, const Message& m) {
     switch (m.type) {
-    case Type::reg:
-        w.name(m.network), w.name(m.id), w.endpoints(m.candidates);
-        break;
-    case Type::registered:
-        w.endpoint(m.observed.value_or(net::Endpoint{})), w.u16(m.ttl_s);
-        break;
-    case Type::connect:
-        w.name(m.network), w.name(m.id), w.name(m.peer);
-        break;
-    case Type::introduce:
-        w.name(m.peer), w.endpoint(m.observed.value_or(net::Endpoint{}));
-        w.endpoints(m.candidates), w.token(m.token);
-        break;
-    case Type::unknown_peer:
-        w.name(m.peer);
-        break;
-    case Type::probe:
-        w.token(m.token), w.name(m.id), w.u32(m.seq);
-        break;
-    case Type::probe_ack:
-        w.token(m.token), w.u32(m.seq), w.endpoint(m.observed.value_or(net::Endpoint{}));
-        break;
+        case Type::reg:
+            w.name(m.network), w.name(m.id), w.endpoints(m.candidates);
+            break;
+        case Type::registered:
+            w.endpoint(m.observed.value_or(net::Endpoint{})), w.u16(m.ttl_s);
+            break;
+        case Type::connect:
+            w.name(m.network), w.name(m.id), w.name(m.peer);
+            break;
+        case Type::introduce:
+            w.name(m.peer), w.endpoint(m.observed.value_or(net::Endpoint{}));
+            w.endpoints(m.candidates), w.token(m.token);
+            break;
+        case Type::unknown_peer:
+            w.name(m.peer);
+            break;
+        case Type::probe:
+            w.token(m.token), w.name(m.id), w.u32(m.seq);
+            break;
+        case Type::probe_ack:
+            w.token(m.token), w.u32(m.seq), w.endpoint(m.observed.value_or(net::Endpoint{}));
+            break;
     }
 }
 
 bool read_body(Reader& r, Message& m) {
     switch (m.type) {
-    case Type::reg:
-        m.network = r.name(), m.id = r.name(), m.candidates = r.endpoints();
-        return true;
-    case Type::registered:
-        m.observed = r.endpoint(), m.ttl_s = r.u16();
-        return true;
-    case Type::connect:
-        m.network = r.name(), m.id = r.name(), m.peer = r.name();
-        return true;
-    case Type::introduce:
-        m.peer = r.name(), m.observed = r.endpoint();
-        m.candidates = r.endpoints(), m.token = r.token();
-        return true;
-    case Type::unknown_peer:
-        m.peer = r.name();
-        return true;
-    case Type::probe:
-        m.token = r.token(), m.id = r.name(), m.seq = r.u32();
-        return true;
-    case Type::probe_ack:
-        m.token = r.token(), m.seq = r.u32(), m.observed = r.endpoint();
-        return true;
+        case Type::reg:
+            m.network = r.name(), m.id = r.name(), m.candidates = r.endpoints();
+            return true;
+        case Type::registered:
+            m.observed = r.endpoint(), m.ttl_s = r.u16();
+            return true;
+        case Type::connect:
+            m.network = r.name(), m.id = r.name(), m.peer = r.name();
+            return true;
+        case Type::introduce:
+            m.peer = r.name(), m.observed = r.endpoint();
+            m.candidates = r.endpoints(), m.token = r.token();
+            return true;
+        case Type::unknown_peer:
+            m.peer = r.name();
+            return true;
+        case Type::probe:
+            m.token = r.token(), m.id = r.name(), m.seq = r.u32();
+            return true;
+        case Type::probe_ack:
+            m.token = r.token(), m.seq = r.u32(), m.observed = r.endpoint();
+            return true;
     }
     return false;
 }
@@ -239,13 +240,20 @@ DecodeResult decode(std::span<const std::uint8_t> datagram, std::span<const std:
 
 std::string_view type_name(Type type) {
     switch (type) {
-    case Type::reg: return "register";
-    case Type::registered: return "registered";
-    case Type::connect: return "connect";
-    case Type::introduce: return "introduce";
-    case Type::unknown_peer: return "unknown-peer";
-    case Type::probe: return "probe";
-    case Type::probe_ack: return "probe-ack";
+        case Type::reg:
+            return "register";
+        case Type::registered:
+            return "registered";
+        case Type::connect:
+            return "connect";
+        case Type::introduce:
+            return "introduce";
+        case Type::unknown_peer:
+            return "unknown-peer";
+        case Type::probe:
+            return "probe";
+        case Type::probe_ack:
+            return "probe-ack";
     }
     return "?";
 }

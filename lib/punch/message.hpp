@@ -24,7 +24,7 @@ inline constexpr std::uint8_t kVersion = 1;
 inline constexpr std::uint32_t kCookie = 0x2112A442;
 inline constexpr std::size_t kHeaderSize = 24;
 inline constexpr std::size_t kMacSize = 16;
-inline constexpr std::size_t kMaxName = 64;        // network, id and peer names
+inline constexpr std::size_t kMaxName = 64;  // network, id and peer names
 inline constexpr std::size_t kMaxCandidates = 8;
 inline constexpr std::size_t kMaxMessage = 1200;
 inline constexpr std::uint16_t kDefaultPort = 3480;
@@ -48,15 +48,15 @@ struct Message {
     std::uint8_t flags = 0;
     std::uint64_t timestamp_ms = 0;
     std::uint64_t nonce = 0;
-    std::string network;                   // reg, connect
-    std::string id;                        // reg, connect, probe
-    std::string peer;                      // connect, introduce, unknown_peer
-    std::vector<net::Endpoint> candidates; // reg, introduce
-    std::optional<net::Endpoint> observed; // registered, introduce, probe_ack
-    Token token{};                         // introduce, probe, probe_ack
-    std::uint32_t seq = 0;                 // probe, probe_ack
-    std::uint16_t ttl_s = 0;               // registered
-    std::size_t pad_to = 0;                // encode: zero-pad the message to this many bytes
+    std::string network;                    // reg, connect
+    std::string id;                         // reg, connect, probe
+    std::string peer;                       // connect, introduce, unknown_peer
+    std::vector<net::Endpoint> candidates;  // reg, introduce
+    std::optional<net::Endpoint> observed;  // registered, introduce, probe_ack
+    Token token{};                          // introduce, probe, probe_ack
+    std::uint32_t seq = 0;                  // probe, probe_ack
+    std::uint16_t ttl_s = 0;                // registered
+    std::size_t pad_to = 0;                 // encode: zero-pad the message to this many bytes
 
     friend bool operator==(const Message& a, const Message& b);
 };

@@ -34,14 +34,14 @@ std::vector<net::UdpSocket> bind_all(const ServeOptions& options) {
         try {
             sockets.push_back(net::UdpSocket::bind(where, dual));
         } catch (const std::system_error& e) {
-            throw Error(ExitCode::failure, std::string("cannot listen on ") + where.to_string() +
-                                               ": " + e.what());
+            throw Error(ExitCode::failure,
+                        std::string("cannot listen on ") + where.to_string() + ": " + e.what());
         }
     };
     if (options.listen.empty()) {
         try {
-            sockets.push_back(net::UdpSocket::bind(
-                {net::IpAddress::any(net::Family::v6), kDefaultPort}, true));
+            sockets.push_back(
+                net::UdpSocket::bind({net::IpAddress::any(net::Family::v6), kDefaultPort}, true));
         } catch (const std::system_error&) {
             bind_one({net::IpAddress::any(net::Family::v4), kDefaultPort}, false);
         }
@@ -53,10 +53,9 @@ std::vector<net::UdpSocket> bind_all(const ServeOptions& options) {
 void log_stats(const Server& server, io::Log& log) {
     const auto& s = server.stats();
     log.info("nodes " + std::to_string(server.node_count()) + ", received " +
-             std::to_string(s.received) + ", unauthenticated " +
-             std::to_string(s.unauthenticated) + ", stale " + std::to_string(s.stale) +
-             ", replayed " + std::to_string(s.replayed) + ", rate-limited " +
-             std::to_string(s.rate_limited) + ", introductions " +
+             std::to_string(s.received) + ", unauthenticated " + std::to_string(s.unauthenticated) +
+             ", stale " + std::to_string(s.stale) + ", replayed " + std::to_string(s.replayed) +
+             ", rate-limited " + std::to_string(s.rate_limited) + ", introductions " +
              std::to_string(s.introductions) + ", stun " + std::to_string(s.stun_answered));
 }
 

@@ -43,8 +43,8 @@ std::vector<Outgoing> Server::handle(std::span<const std::uint8_t> datagram,
         ++stats_.rate_limited;
         return {};
     }
-    auto out = m.type == Type::reg ? handle_register(m, from, now_ms)
-                                   : handle_connect(m, from, now_ms);
+    auto out =
+        m.type == Type::reg ? handle_register(m, from, now_ms) : handle_connect(m, from, now_ms);
     // No amplification: nothing back to the source larger than what it sent.
     std::erase_if(out, [&](const Outgoing& o) {
         bool larger = o.to == from && o.bytes.size() > datagram.size();
@@ -93,7 +93,8 @@ std::vector<Outgoing> Server::handle_register(const Message& m, const net::Endpo
     Message answer;
     answer.type = Type::registered;
     answer.observed = from;
-    answer.ttl_s = static_cast<std::uint16_t>(std::min<std::uint64_t>(config_.ttl_ms / 1000, 65535));
+    answer.ttl_s =
+        static_cast<std::uint16_t>(std::min<std::uint64_t>(config_.ttl_ms / 1000, 65535));
     return {{from, seal(answer, now_ms)}};
 }
 
@@ -167,13 +168,14 @@ void Server::expire(std::uint64_t now_ms) {
     });
     // A nonce must be remembered as long as its message would still be fresh (2 windows: the
     // sender's clock may be ahead).
-    while (!nonce_order_.empty() && now_ms - nonce_order_.front().first > 2 * config_.freshness_ms) {
+    while (!nonce_order_.empty() &&
+           now_ms - nonce_order_.front().first > 2 * config_.freshness_ms) {
         nonces_.erase(nonce_order_.front().second);
         nonce_order_.pop_front();
     }
     std::erase_if(buckets_, [&](const auto& b) {
-        return now_ms - b.second.last_ms > static_cast<std::uint64_t>(
-                                               1000.0 * config_.burst / config_.rate_per_s) + 1000;
+        return now_ms - b.second.last_ms >
+               static_cast<std::uint64_t>(1000.0 * config_.burst / config_.rate_per_s) + 1000;
     });
 }
 

@@ -25,9 +25,9 @@ struct Outgoing {
 
 struct ServerConfig {
     std::vector<std::uint8_t> secret;
-    std::uint64_t ttl_ms = 60'000;          // a registration lives this long after its last refresh
-    std::uint64_t freshness_ms = 30'000;    // accepted clock difference
-    double rate_per_s = 50;                 // per source address, after authentication
+    std::uint64_t ttl_ms = 60'000;        // a registration lives this long after its last refresh
+    std::uint64_t freshness_ms = 30'000;  // accepted clock difference
+    double rate_per_s = 50;               // per source address, after authentication
     double burst = 100;
     std::size_t max_nodes = 100'000;
     std::uint64_t introduction_reuse_ms = 10'000;  // a pair asking again gets the same token
@@ -81,7 +81,7 @@ class Server {
 
     ServerConfig config_;
     Random random_;
-    std::unordered_map<std::string, Node> nodes_;  // key: network '\0' id
+    std::unordered_map<std::string, Node> nodes_;        // key: network '\0' id
     std::map<std::string, Introduction> introductions_;  // key: network '\0' lo '\0' hi
     std::unordered_set<std::uint64_t> nonces_;
     std::deque<std::pair<std::uint64_t, std::uint64_t>> nonce_order_;  // (time, nonce)

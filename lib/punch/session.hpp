@@ -15,9 +15,9 @@
 namespace natkit::punch {
 
 struct SessionConfig {
-    std::uint64_t timeout_ms = 3000;   // give up this long after the introduction
-    std::uint64_t interval_ms = 50;    // between probe rounds
-    std::uint64_t linger_ms = 1000;    // after our confirmation, wait for the peer's
+    std::uint64_t timeout_ms = 3000;  // give up this long after the introduction
+    std::uint64_t interval_ms = 50;   // between probe rounds
+    std::uint64_t linger_ms = 1000;   // after our confirmation, wait for the peer's
 };
 
 struct Send {

@@ -186,3 +186,20 @@ peer_set() {  # peer_set ID...
     run send stun
     [ "$output" = "sent 20 no-answer" ]
 }
+
+@test "--follow stays registered and answers introductions; one-shot peers punch to it" {
+    punch --server 127.0.0.1 --id f --follow --secret-file "$WORK/secret" -p 41010 \
+        >"$WORK/f.out" 2>/dev/null &
+    local f=$!
+    sleep 0.3
+    run --separate-stderr punch --server 127.0.0.1 --id c1 --peer f --secret-file "$WORK/secret" -p 41011
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'"remote":"127.0.0.1:41010","outcome":"direct"'* ]]
+    run --separate-stderr punch --server 127.0.0.1 --id c2 --peer f --secret-file "$WORK/secret" -p 41012
+    [[ "$output" == *'"outcome":"direct"'* ]]
+    sleep 0.2
+    kill "$f"
+    wait "$f" || true
+    grep -q '"peer":"c1","local":"127.0.0.1:41010","remote":"127.0.0.1:41011"' "$WORK/f.out"
+    grep -q '"peer":"c2"' "$WORK/f.out"
+}

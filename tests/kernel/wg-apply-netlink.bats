@@ -14,7 +14,7 @@ setup_file() {
 	export NETLINK_DRIVER=$BATS_FILE_TMPDIR/bin/netlink_driver
 	g++ -std=c++20 -O2 -I"$root/lib" -o "$NETLINK_DRIVER" \
 		"$BATS_TEST_DIRNAME/netlink_driver.cpp" "${wg[@]}" \
-		"$bin/libnatkit_io.a" "$bin/libnatkit_net.a" -lmnl
+		"$bin/libnatkit_io.a" "$bin/libnatkit_net.a" -lmnl -lcrypto
 }
 
 setup() {

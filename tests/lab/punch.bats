@@ -19,9 +19,9 @@ setup_file() {
     fi
     head -c 32 /dev/urandom | base64 >"$WORK/secret"
     chmod 600 "$WORK/secret"
-    "$NATLAB" exec stun "$NATKIT_BIN/punch" serve --secret-file "$WORK/secret" \
-        --listen "$RDV:3480" 2>"$WORK/serve.log" &
-    echo $! >"$WORK/serve.pid"
+    "$NATLAB" exec stun bash -c 'echo $$ >"$1/serve.pid"; exec "$2/punch" serve \
+        --secret-file "$1/secret" --listen "$3:3480"' _ "$WORK" "$NATKIT_BIN" "$RDV" \
+        2>"$WORK/serve.log" &
     local i
     for i in $(seq 1 100); do
         "$NATLAB" exec stun ss -Hlun | grep -q "$RDV:3480" && return 0
@@ -32,11 +32,7 @@ setup_file() {
 }
 
 teardown_file() {
-    [ -e "$WORK/serve.pid" ] && kill "$(cat "$WORK/serve.pid")" 2>/dev/null
-    local pid
-    for pid in $("$NATLAB" exec stun pgrep -f "punch serve --secret-file $WORK/secret"); do
-        kill "$pid" 2>/dev/null || true
-    done
+    [ -s "$WORK/serve.pid" ] && kill "$(cat "$WORK/serve.pid")" 2>/dev/null
     lab_teardown
 }
 

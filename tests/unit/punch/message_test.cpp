@@ -9,7 +9,9 @@ namespace {
 
 const std::vector<std::uint8_t> kKey(32, 0x5a);
 
-net::Endpoint ep(const char* text) { return *net::Endpoint::parse(text); }
+net::Endpoint ep(const char* text) {
+    return *net::Endpoint::parse(text);
+}
 
 Message full_introduce() {
     Message m;

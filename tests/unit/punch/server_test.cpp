@@ -11,7 +11,9 @@ namespace {
 const std::vector<std::uint8_t> kKey(32, 0x11);
 constexpr std::uint64_t kNow = 1'790'000'000'000;
 
-net::Endpoint ep(const char* text) { return *net::Endpoint::parse(text); }
+net::Endpoint ep(const char* text) {
+    return *net::Endpoint::parse(text);
+}
 
 Server make_server(ServerConfig config = {}) {
     config.secret = kKey;
@@ -169,6 +171,7 @@ TEST_CASE("the node limit is kept") {
     ServerConfig config;
     config.max_nodes = 2;
     auto server = make_server(config);
-    for (const char* id : {"a", "b", "c"}) server.handle(request(Type::reg, id), ep("203.0.113.3:1"), kNow);
+    for (const char* id : {"a", "b", "c"})
+        server.handle(request(Type::reg, id), ep("203.0.113.3:1"), kNow);
     CHECK(server.node_count() == 2);
 }

@@ -7,7 +7,9 @@ using namespace natkit::punch;
 
 namespace {
 
-net::Endpoint ep(const char* text) { return *net::Endpoint::parse(text); }
+net::Endpoint ep(const char* text) {
+    return *net::Endpoint::parse(text);
+}
 
 Message introduction(const char* peer, const char* observed) {
     Message m;
@@ -47,8 +49,9 @@ TEST_CASE("two sessions wired together punch and agree") {
     CHECK(b.outcome() == Outcome::punched);
     CHECK(b.remote() == ep("203.0.113.3:51820"));
     for (auto& m : b_out) a.on_message(m.message, ep("203.0.113.4:40000"), 3);
-    auto a_out = a.on_message(b.on_message(replies[1].message, ep("203.0.113.3:51820"), 3)[0].message,
-                              ep("203.0.113.4:40000"), 3);
+    auto a_out =
+        a.on_message(b.on_message(replies[1].message, ep("203.0.113.3:51820"), 3)[0].message,
+                     ep("203.0.113.4:40000"), 3);
     CHECK(a.outcome() == Outcome::punched);
     CHECK(a.remote() == ep("203.0.113.4:40000"));
     CHECK(a.elapsed_ms() == 3);
