@@ -291,4 +291,16 @@ void RecordWriter::write(const json& record) {
     }
 }
 
+void put_optional(json& record, const char* key, const std::optional<net::Endpoint>& endpoint) {
+    if (endpoint) record[key] = endpoint->to_string();
+}
+
+void put_optional(json& record, const char* key, const std::optional<std::string>& text) {
+    if (text) record[key] = *text;
+}
+
+void put_optional(json& record, const char* key, const std::optional<bool>& flag) {
+    if (flag) record[key] = *flag;
+}
+
 }  // namespace natkit::io

@@ -70,6 +70,11 @@ std::optional<std::int64_t> optional_integer(const InputRecord& r, const std::st
 std::optional<bool> optional_bool(const InputRecord& r, const std::string& source,
                                   std::string_view field);
 
+// Writing optional fields: absent values are left out of the record.
+void put_optional(json& record, const char* key, const std::optional<net::Endpoint>& endpoint);
+void put_optional(json& record, const char* key, const std::optional<std::string>& text);
+void put_optional(json& record, const char* key, const std::optional<bool>& flag);
+
 struct OutputFormat {
     bool pretty = false;  // indented JSON
     bool text = false;    // to_text(): a short human summary

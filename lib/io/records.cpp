@@ -31,13 +31,6 @@ double round_to_tenth(double value) {
     return std::round(value * 10) / 10;
 }
 
-void put(json& j, const char* key, const std::optional<net::Endpoint>& endpoint) {
-    if (endpoint) j[key] = endpoint->to_string();
-}
-
-void put(json& j, const char* key, const std::optional<std::string>& text) {
-    if (text) j[key] = *text;
-}
 
 template <std::size_t N>
 std::string one_of(const InputRecord& r, const std::string& source, std::string_view field,
@@ -103,22 +96,22 @@ json unknown_fields(const json& record) {
 json to_json(const StunBinding& b) {
     json j = json::object();
     j["kind"] = kStunBinding;
-    put(j, "server", b.server);
+    put_optional(j, "server", b.server);
     j["server_name"] = b.server_name;
     j["test"] = b.test;
-    put(j, "local", b.local);
-    put(j, "mapped", b.mapped);
-    put(j, "response_origin", b.response_origin);
-    put(j, "response_source", b.response_source);
-    put(j, "other_address", b.other_address);
+    put_optional(j, "local", b.local);
+    put_optional(j, "mapped", b.mapped);
+    put_optional(j, "response_origin", b.response_origin);
+    put_optional(j, "response_source", b.response_source);
+    put_optional(j, "other_address", b.other_address);
     if (b.idle_ms) j["idle_ms"] = *b.idle_ms;
     if (b.rtt_ms && std::isfinite(*b.rtt_ms)) j["rtt_ms"] = round_to_tenth(*b.rtt_ms);
-    put(j, "software", b.software);
+    put_optional(j, "software", b.software);
     j["transport"] = b.transport;
     j["mode"] = b.mode;
     j["attempts"] = b.attempts;
-    put(j, "error", b.error);
-    put(j, "detail", b.detail);
+    put_optional(j, "error", b.error);
+    put_optional(j, "detail", b.detail);
     if (b.extra.is_object()) {
         for (const auto& [key, value] : b.extra.items()) {
             if (!j.contains(key)) j[key] = value;

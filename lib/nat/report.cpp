@@ -27,27 +27,20 @@ std::string one_of(const io::InputRecord& r, const std::string& source, std::str
     return value;
 }
 
-void put(io::json& j, const char* key, const std::optional<net::Endpoint>& endpoint) {
-    if (endpoint) j[key] = endpoint->to_string();
-}
-
-void put(io::json& j, const char* key, const std::optional<bool>& flag) {
-    if (flag) j[key] = *flag;
-}
 
 }  // namespace
 
 io::json to_json(const NatReport& r) {
     io::json j = io::json::object();
     j["kind"] = "nat.report";
-    put(j, "local", r.local);
-    put(j, "public", r.public_endpoint);
-    put(j, "behind_nat", r.behind_nat);
+    io::put_optional(j, "local", r.local);
+    io::put_optional(j, "public", r.public_endpoint);
+    io::put_optional(j, "behind_nat", r.behind_nat);
     j["mapping"] = r.mapping;
     j["filtering"] = r.filtering;
     j["nat_type"] = r.nat_type;
-    put(j, "port_preserving", r.port_preserving);
-    put(j, "hairpinning", r.hairpinning);
+    io::put_optional(j, "port_preserving", r.port_preserving);
+    io::put_optional(j, "hairpinning", r.hairpinning);
     if (r.lifetime_alive_ms || r.lifetime_gone_ms) {
         io::json lifetime = io::json::object();
         if (r.lifetime_alive_ms) lifetime["alive_after_ms"] = *r.lifetime_alive_ms;
@@ -62,7 +55,7 @@ io::json to_json(const NatReport& r) {
         p["verdict"] = r.pair->verdict;
         p["rule"] = r.pair->rule;
         if (r.pair->peer_nat_type) p["peer_nat_type"] = *r.pair->peer_nat_type;
-        put(p, "peer_public", r.pair->peer_public);
+        io::put_optional(p, "peer_public", r.pair->peer_public);
         j["pair"] = p;
     }
     return j;
