@@ -63,32 +63,6 @@ net::Endpoint server_of(const po::variables_map& vm, std::optional<net::Family> 
     return found.front();
 }
 
-// Every record from stdin, validated before anything is sent; peer-sets typed.
-struct Input {
-    std::vector<io::InputRecord> records;
-    std::vector<std::optional<io::PeerSet>> sets;
-};
-
-Input read_input() {
-    Input input;
-    io::NdjsonReader reader(std::cin);
-    while (auto record = reader.next()) {
-        bool is_set = record->value["kind"] == "peer-set";
-        input.sets.push_back(is_set ? std::optional(io::peer_set_from_json(*record, "stdin"))
-                                    : std::nullopt);
-        input.records.push_back(std::move(*record));
-    }
-    return input;
-}
-
-std::vector<std::string> peers_to_punch(const io::PeerSet& set, const std::string& self) {
-    std::vector<std::string> ids;
-    for (const auto& p : set.peers) {
-        if (p.id != self) ids.push_back(p.id);
-    }
-    return ids;
-}
-
 int run_client(const po::variables_map& vm, io::Log& log, const io::CommonOptions& common) {
     if (!vm.count("id")) throw usage_error("say who this node is: --id ID");
     auto family = stun::family_option(vm);
@@ -104,8 +78,8 @@ int run_client(const po::variables_map& vm, io::Log& log, const io::CommonOption
     bool results = vm["results"].as<bool>();
     auto named =
         vm.count("peer") ? vm["peer"].as<std::vector<std::string>>() : std::vector<std::string>{};
-    Input input;
-    if (named.empty() && !follow) input = read_input();
+    punch::ClientInput input;
+    if (named.empty() && !follow) input = punch::read_client_input(std::cin, "stdin");
     options.server = server_of(vm, family);
     auto port = stun::open_port(vm, log);
 
@@ -117,21 +91,7 @@ int run_client(const po::variables_map& vm, io::Log& log, const io::CommonOption
         punch::punch_peers(port, options, named, log, follow, print_result);
         return 0;
     }
-    for (std::size_t i = 0; i < input.records.size(); ++i) {
-        if (!input.sets[i]) {
-            out.write(input.records[i].value);
-            continue;
-        }
-        auto set_options = options;
-        if (!vm["network"].defaulted() && set_options.network != input.sets[i]->network) {
-            log.warning("--network " + options.network + " differs from the peer-set's network " +
-                        input.sets[i]->network + ": using the peer-set's");
-        }
-        set_options.network = input.sets[i]->network;
-        auto got = punch::punch_peers(port, set_options, peers_to_punch(*input.sets[i], options.id),
-                                      log, false, print_result);
-        out.write(io::to_json(punch::apply_results(*input.sets[i], got)));
-    }
+    punch::punch_sets(port, options, input, !vm["network"].defaulted(), out, log, print_result);
     return 0;
 }
 

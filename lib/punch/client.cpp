@@ -256,4 +256,49 @@ io::json to_json(const PeerResult& r) {
     return j;
 }
 
+ClientInput read_client_input(std::istream& in, const std::string& source) {
+    ClientInput input;
+    io::NdjsonReader reader(in, source);
+    while (auto record = reader.next()) {
+        bool is_set = record->value["kind"] == "peer-set";
+        input.sets.push_back(is_set ? std::optional(io::peer_set_from_json(*record, source))
+                                    : std::nullopt);
+        input.records.push_back(std::move(*record));
+    }
+    return input;
+}
+
+namespace {
+
+std::vector<std::string> peers_to_punch(const io::PeerSet& set, const std::string& self) {
+    std::vector<std::string> ids;
+    for (const auto& p : set.peers) {
+        if (p.id != self) ids.push_back(p.id);
+    }
+    return ids;
+}
+
+}  // namespace
+
+void punch_sets(const stun::LocalPort& port, const ClientOptions& options, const ClientInput& input,
+                bool network_given, io::RecordWriter& out, io::Log& log,
+                const ResultSink& on_result) {
+    for (std::size_t i = 0; i < input.records.size(); ++i) {
+        const auto& set = input.sets[i];
+        if (!set) {
+            out.write(input.records[i].value);
+            continue;
+        }
+        if (network_given && options.network != set->network) {
+            log.warning("--network " + options.network + " differs from the peer-set's network " +
+                        set->network + ": using the peer-set's");
+        }
+        auto set_options = options;
+        set_options.network = set->network;
+        auto got =
+            punch_peers(port, set_options, peers_to_punch(*set, options.id), log, false, on_result);
+        out.write(io::to_json(apply_results(*set, got)));
+    }
+}
+
 }  // namespace natkit::punch

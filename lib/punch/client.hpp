@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <istream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,5 +52,20 @@ io::PeerSet apply_results(io::PeerSet set, const std::vector<PeerResult>& result
 
 // The punch.result record.
 io::json to_json(const PeerResult& result);
+
+// Every record of the client's input, read and validated before anything is sent;
+// peer-sets typed (the others are passed through as they are).
+struct ClientInput {
+    std::vector<io::InputRecord> records;
+    std::vector<std::optional<io::PeerSet>> sets;  // one per record
+};
+ClientInput read_client_input(std::istream& in, const std::string& source);
+
+// The one-shot client over its input: each peer-set's peers (all but this node) are punched
+// and the set is written back with apply_results(); other records pass through unchanged.
+// A peer-set's own network wins over options.network (warned about when `network_given`).
+void punch_sets(const stun::LocalPort& port, const ClientOptions& options, const ClientInput& input,
+                bool network_given, io::RecordWriter& out, io::Log& log,
+                const ResultSink& on_result);
 
 }  // namespace natkit::punch
