@@ -20,6 +20,12 @@ int positive(const po::variables_map& vm, const char* name) {
     return stun::positive(vm[name].as<int>(), std::string("--") + name);
 }
 
+int non_negative(const po::variables_map& vm, const char* name) {
+    auto value = vm[name].as<int>();
+    if (value < 0) throw usage_error(std::string("--") + name + " must be 0 or more");
+    return value;
+}
+
 std::vector<std::uint8_t> secret_of(const po::variables_map& vm) {
     if (!vm.count("secret-file"))
         throw usage_error("give the network's secret: --secret-file FILE");
@@ -46,6 +52,7 @@ int run_serve(const po::variables_map& vm, io::Log& log) {
     options.config.rate_per_s = positive(vm, "rate");
     options.config.burst = positive(vm, "burst");
     options.config.max_nodes = static_cast<std::size_t>(positive(vm, "max-nodes"));
+    options.config.max_nonces = 4 * options.config.max_nodes;  // a minute of keepalives
     options.stats_interval_s = vm.count("stats-interval") ? positive(vm, "stats-interval") : 0;
     punch::serve(options, log);
     return 0;
@@ -73,6 +80,10 @@ int run_client(const po::variables_map& vm, io::Log& log, const io::CommonOption
     options.session.timeout_ms = static_cast<std::uint64_t>(positive(vm, "timeout"));
     options.window_ms = static_cast<std::uint64_t>(positive(vm, "window"));
     options.register_timeout_ms = static_cast<std::uint64_t>(positive(vm, "register-timeout"));
+    options.session.sweep_ports = static_cast<std::uint32_t>(non_negative(vm, "sweep-ports"));
+    options.session.sweep_rate = static_cast<std::uint32_t>(positive(vm, "sweep-rate"));
+    if (vm.count("nat-report"))
+        options.session.own_mapping = punch::read_nat_report(vm["nat-report"].as<std::string>());
     options.secret = secret_of(vm);
     bool follow = vm["follow"].as<bool>();
     bool results = vm["results"].as<bool>();
@@ -113,6 +124,11 @@ int run(int argc, char** argv, char** envp) {
         ("candidate", po::value<std::vector<std::string>>(),
          "client: another ADDR:PORT this node can be reached at")
         ("results", po::bool_switch(), "client: also print a punch.result record per peer")
+        ("nat-report", po::value<std::string>(),
+         "client: this node's nat.report (nat-classify); a nat.report on stdin does the same")
+        ("sweep-ports", po::value<int>()->default_value(64512),
+         "client: ports to sweep towards a symmetric peer (0: never)")
+        ("sweep-rate", po::value<int>()->default_value(16000), "client: sweep probes per second")
         ("follow", po::bool_switch(), "client: stay registered and answer introductions")
         ("timeout", po::value<int>()->default_value(3000), "client: punch attempt limit, ms")
         ("window", po::value<int>()->default_value(10000),

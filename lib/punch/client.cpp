@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
 
@@ -36,6 +39,30 @@ struct PeerState {
     std::optional<PeerResult> result;
 };
 
+// Seals each message once: a batch of sends that share one message (a port sweep) costs one MAC.
+class Sealer {
+  public:
+    explicit Sealer(std::span<const std::uint8_t> secret) : secret_(secret) {}
+
+    const std::vector<std::uint8_t>& seal(const Message& m) {
+        if (bytes_.empty() || !(m == last_)) {
+            last_ = m;
+            auto stamped = m;
+            stamped.timestamp_ms = unix_ms();
+            std::array<std::uint8_t, 8> nonce{};
+            random_bytes(nonce);
+            for (auto b : nonce) stamped.nonce = stamped.nonce << 8 | b;
+            bytes_ = encode(stamped, secret_);
+        }
+        return bytes_;
+    }
+
+  private:
+    std::span<const std::uint8_t> secret_;
+    Message last_;
+    std::vector<std::uint8_t> bytes_;
+};
+
 class ClientRun {
   public:
     ClientRun(const stun::LocalPort& port, const ClientOptions& options, io::Log& log, bool follow,
@@ -62,14 +89,20 @@ class ClientRun {
     }
 
   private:
-    void send(Message m, const net::Endpoint& to) {
-        m.timestamp_ms = unix_ms();
-        std::array<std::uint8_t, 8> nonce{};
-        random_bytes(nonce);
-        for (auto b : nonce) m.nonce = m.nonce << 8 | b;
+    void send(const Message& m, const net::Endpoint& to) {
+        Sealer sealer(options_.secret);
+        send_with(sealer, m, to);
+    }
+
+    void send_all(const std::vector<Send>& sends) {
+        Sealer sealer(options_.secret);
+        for (const auto& s : sends) send_with(sealer, s.message, s.to);
+    }
+
+    void send_with(Sealer& sealer, const Message& m, const net::Endpoint& to) {
         auto* p = port_.for_family(to.family());
         if (!p) return;
-        if (auto error = p->send_to(encode(m, options_.secret), to)) {
+        if (auto error = p->send_to(sealer.seal(m), to)) {
             log_.debug("send " + std::string(type_name(m.type)) + " to " + to.to_string() + ": " +
                        error.message());
         }
@@ -80,6 +113,7 @@ class ClientRun {
         m.type = Type::reg;
         m.network = options_.network;
         m.id = options_.id;
+        m.flags = mapping_flags(options_.session.own_mapping);
         if (auto local = port_.local_towards(options_.server)) m.candidates.push_back(*local);
         for (const auto& c : options_.extra_candidates) {
             if (m.candidates.size() < kMaxCandidates) m.candidates.push_back(c);
@@ -126,14 +160,15 @@ class ClientRun {
                 }
                 continue;
             }
-            for (auto& s : p.session->on_timer(now)) send(s.message, s.to);
+            send_all(p.session->on_timer(now));
             if (p.session->finished()) finish(p, result_of(p));
         }
     }
 
     PeerResult result_of(const PeerState& p) const {
         const auto& s = *p.session;
-        PeerResult r{p.id, std::nullopt, s.remote(), "relay", s.attempts(), s.elapsed_ms()};
+        PeerResult r{p.id,         std::nullopt,   s.remote(),     "relay",
+                     s.attempts(), s.elapsed_ms(), s.ports_swept()};
         if (s.outcome() == Outcome::punched) {
             bool own_address = std::find(p.candidates.begin(), p.candidates.end(), *s.remote()) !=
                                p.candidates.end();
@@ -188,7 +223,7 @@ class ClientRun {
         } else if (m.type == Type::probe || m.type == Type::probe_ack) {
             for (auto& p : peers_) {
                 if (p.session && p.session->token() == m.token) {
-                    for (auto& s : p.session->on_message(m, from, now)) send(s.message, s.to);
+                    send_all(p.session->on_message(m, from, now));
                 }
             }
         }
@@ -206,8 +241,14 @@ class ClientRun {
         log_.debug("introduced to " + m.peer + " at " +
                    (m.observed ? m.observed->to_string() : "?"));
         it->candidates = m.candidates;
-        it->session = std::make_unique<Session>(options_.id, m, now, options_.session);
-        for (auto& s : it->session->on_timer(now)) send(s.message, s.to);
+        auto hint = options_.peer_mappings.find(m.peer);
+        it->session = std::make_unique<Session>(
+            options_.id, m, now, options_.session,
+            hint == options_.peer_mappings.end() ? Mapping::unknown : hint->second);
+        if (it->session->role() == Role::sweeper)
+            log_.info("peer " + m.peer + " maps per destination: sweeping ports of " +
+                      (m.observed ? m.observed->to_string() : "?"));
+        send_all(it->session->on_timer(now));
     }
 
     const stun::LocalPort& port_;
@@ -253,13 +294,38 @@ io::json to_json(const PeerResult& r) {
     j["outcome"] = r.outcome;
     j["attempts"] = r.attempts;
     j["elapsed_ms"] = r.elapsed_ms;
+    if (r.ports_swept > 0) j["ports_swept"] = r.ports_swept;
     return j;
+}
+
+Mapping mapping_of_report(const io::InputRecord& record, const std::string& source) {
+    auto word = io::optional_string(record, source, "mapping").value_or("unknown");
+    auto mapping = mapping_of_word(word);
+    if (mapping == Mapping::unknown && word != "unknown") {
+        throw data_error(source, record.line, "mapping",
+                         "expected endpoint-independent, address-dependent, "
+                         "address-and-port-dependent or unknown, got \"" +
+                             word + "\"");
+    }
+    return mapping;
+}
+
+Mapping read_nat_report(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw usage_error("--nat-report " + path + ": " + std::strerror(errno));
+    auto input = read_client_input(in, path);
+    if (!input.own_mapping) {
+        throw Error(ExitCode::data, path + ": no nat.report record (nat-classify writes one)");
+    }
+    return *input.own_mapping;
 }
 
 ClientInput read_client_input(std::istream& in, const std::string& source) {
     ClientInput input;
     io::NdjsonReader reader(in, source);
     while (auto record = reader.next()) {
+        if (record->value["kind"] == "nat.report")
+            input.own_mapping = mapping_of_report(*record, source);
         bool is_set = record->value["kind"] == "peer-set";
         input.sets.push_back(is_set ? std::optional(io::peer_set_from_json(*record, source))
                                     : std::nullopt);
@@ -269,6 +335,14 @@ ClientInput read_client_input(std::istream& in, const std::string& source) {
 }
 
 namespace {
+
+std::map<std::string, Mapping> mappings_of(const io::PeerSet& set) {
+    std::map<std::string, Mapping> mappings;
+    for (const auto& p : set.peers) {
+        if (p.nat) mappings[p.id] = mapping_of_word(p.nat->mapping);
+    }
+    return mappings;
+}
 
 std::vector<std::string> peers_to_punch(const io::PeerSet& set, const std::string& self) {
     std::vector<std::string> ids;
@@ -295,6 +369,8 @@ void punch_sets(const stun::LocalPort& port, const ClientOptions& options, const
         }
         auto set_options = options;
         set_options.network = set->network;
+        set_options.peer_mappings = mappings_of(*set);
+        if (input.own_mapping) set_options.session.own_mapping = *input.own_mapping;
         auto got =
             punch_peers(port, set_options, peers_to_punch(*set, options.id), log, false, on_result);
         out.write(io::to_json(apply_results(*set, got)));

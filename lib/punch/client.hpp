@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +27,9 @@ struct ClientOptions {
     std::vector<net::Endpoint> extra_candidates;  // --candidate, after the local address
     std::uint64_t register_timeout_ms = 2000;     // no answer: rendezvous unreachable (69)
     std::uint64_t window_ms = 10'000;             // how long to wait for a peer to show up
-    SessionConfig session;
+    SessionConfig session;                        // session.own_mapping goes into registrations
+    std::map<std::string, Mapping>
+        peer_mappings;  // from a peer-set, where an introduction is silent
 };
 
 struct PeerResult {
@@ -36,6 +39,7 @@ struct PeerResult {
     std::string outcome;  // direct | punched | relay | unreachable
     int attempts = 0;
     std::uint64_t elapsed_ms = 0;
+    std::uint32_t ports_swept = 0;  // probes of the port sweep (see SessionConfig)
 };
 
 // One-shot: registers, punches to every peer in `peers` at once, returns one result per peer
@@ -58,7 +62,13 @@ io::json to_json(const PeerResult& result);
 struct ClientInput {
     std::vector<io::InputRecord> records;
     std::vector<std::optional<io::PeerSet>> sets;  // one per record
+    std::optional<Mapping> own_mapping;            // from the last nat.report record, if any
 };
+
+// This node's mapping from a nat.report record (nat-classify's output): its `mapping` field.
+Mapping mapping_of_report(const io::InputRecord& record, const std::string& source);
+// The last nat.report in a file (`--nat-report FILE`); data_error when it holds none.
+Mapping read_nat_report(const std::string& path);
 ClientInput read_client_input(std::istream& in, const std::string& source);
 
 // The one-shot client over its input: each peer-set's peers (all but this node) are punched

@@ -238,6 +238,36 @@ DecodeResult decode(std::span<const std::uint8_t> datagram, std::span<const std:
     return {std::move(m), {}};
 }
 
+std::uint8_t mapping_flags(Mapping mapping) {
+    switch (mapping) {
+        case Mapping::independent:
+            return kFlagMappingIndependent;
+        case Mapping::dependent:
+            return kFlagMappingDependent;
+        case Mapping::unknown:
+            break;
+    }
+    return 0;
+}
+
+Mapping mapping_of_flags(std::uint8_t flags) {
+    switch (flags & kMappingFlags) {
+        case kFlagMappingIndependent:
+            return Mapping::independent;
+        case kFlagMappingDependent:
+            return Mapping::dependent;
+        default:
+            return Mapping::unknown;  // neither, or both (nonsense)
+    }
+}
+
+Mapping mapping_of_word(std::string_view word) {
+    if (word == "endpoint-independent") return Mapping::independent;
+    if (word == "address-dependent" || word == "address-and-port-dependent")
+        return Mapping::dependent;
+    return Mapping::unknown;
+}
+
 std::string_view type_name(Type type) {
     switch (type) {
         case Type::reg:

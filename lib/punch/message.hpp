@@ -40,6 +40,18 @@ enum class Type : std::uint8_t {
 };
 
 inline constexpr std::uint8_t kFlagConfirmed = 0x01;  // probe: the sender has a confirmed path
+// reg: the sender's own NAT mapping behaviour; introduce: the introduced peer's (RFC 4787).
+inline constexpr std::uint8_t kFlagMappingIndependent = 0x02;
+inline constexpr std::uint8_t kFlagMappingDependent = 0x04;  // address(-and-port)-dependent
+inline constexpr std::uint8_t kMappingFlags = kFlagMappingIndependent | kFlagMappingDependent;
+
+// What a node knows of a NAT's mapping: enough to decide who sweeps ports (see Session).
+enum class Mapping : std::uint8_t { unknown, independent, dependent };
+std::uint8_t mapping_flags(Mapping mapping);
+Mapping mapping_of_flags(std::uint8_t flags);
+// RFC 4787 words as nat-classify writes them: endpoint-independent, address-dependent,
+// address-and-port-dependent; anything else is unknown.
+Mapping mapping_of_word(std::string_view word);
 
 using Token = std::array<std::uint8_t, 16>;
 

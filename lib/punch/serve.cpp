@@ -56,7 +56,8 @@ void log_stats(const Server& server, io::Log& log) {
              std::to_string(s.received) + ", unauthenticated " + std::to_string(s.unauthenticated) +
              ", stale " + std::to_string(s.stale) + ", replayed " + std::to_string(s.replayed) +
              ", rate-limited " + std::to_string(s.rate_limited) + ", introductions " +
-             std::to_string(s.introductions) + ", stun " + std::to_string(s.stun_answered));
+             std::to_string(s.introductions) + ", stun " + std::to_string(s.stun_answered) +
+             ", refused (nonce cache full) " + std::to_string(s.nonces_full));
 }
 
 }  // namespace

@@ -38,11 +38,14 @@ std::vector<Outgoing> Server::handle(std::span<const std::uint8_t> datagram,
     }
     const auto& m = *decoded.message;
     if (m.type != Type::reg && m.type != Type::connect) return {};
+    // Replays are refused before they cost their source any rate; the nonce is remembered only
+    // for a message that is then handled, so rate-limited floods do not grow the cache.
     if (!fresh_and_new(m, now_ms)) return {};
     if (!within_rate(from.address, now_ms)) {
         ++stats_.rate_limited;
         return {};
     }
+    remember(m, now_ms);
     auto out =
         m.type == Type::reg ? handle_register(m, from, now_ms) : handle_connect(m, from, now_ms);
     // No amplification: nothing back to the source larger than what it sent.
@@ -71,11 +74,11 @@ std::vector<Outgoing> Server::handle_stun(std::span<const std::uint8_t> datagram
     } else {
         answer.mapped_address = from;
     }
+    // The one exception to "never larger than the request": a Binding answer is the minimal one
+    // (XOR-MAPPED-ADDRESS alone: 32 bytes for IPv4, 44 for IPv6), so a plain 20-byte request
+    // gets it; at most 2.2 times a request, within the source's rate. Without it, ordinary STUN
+    // clients (stun-probe, RFC 3489 ones) could not use the rendezvous as their STUN server.
     auto bytes = stun::encode(answer);
-    if (bytes.size() > datagram.size()) {
-        ++stats_.dropped_larger;
-        return {};
-    }
     ++stats_.stun_answered;
     return {{from, std::move(bytes)}};
 }
@@ -88,6 +91,7 @@ std::vector<Outgoing> Server::handle_register(const Message& m, const net::Endpo
     auto& node = nodes_[key];
     node.observed = from;
     node.candidates = m.candidates;
+    node.mapping_flags = m.flags & kMappingFlags;
     node.expires_ms = now_ms + config_.ttl_ms;
     ++stats_.registrations;
     Message answer;
@@ -121,6 +125,7 @@ std::vector<Outgoing> Server::handle_connect(const Message& m, const net::Endpoi
         msg.peer = name;
         msg.observed = node.observed;
         msg.candidates = node.candidates;
+        msg.flags = node.mapping_flags;
         msg.token = intro.token;
         return seal(msg, now_ms);
     };
@@ -134,15 +139,24 @@ bool Server::fresh_and_new(const Message& m, std::uint64_t now_ms) {
         ++stats_.stale;
         return false;
     }
-    if (!nonces_.insert(m.nonce).second) {
+    if (nonces_.contains(m.nonce)) {
         ++stats_.replayed;
         return false;
     }
-    nonce_order_.emplace_back(now_ms, m.nonce);
+    if (nonces_.size() >= config_.max_nonces) {  // fail closed: a replay window is worse
+        ++stats_.nonces_full;
+        return false;
+    }
     return true;
 }
 
+void Server::remember(const Message& m, std::uint64_t now_ms) {
+    nonces_.insert(m.nonce);
+    nonce_order_.emplace_back(now_ms, m.nonce);
+}
+
 bool Server::within_rate(const net::IpAddress& source, std::uint64_t now_ms) {
+    if (buckets_.size() >= config_.max_sources && !buckets_.contains(source)) return false;
     auto [it, added] = buckets_.try_emplace(source, Bucket{config_.burst, now_ms});
     auto& bucket = it->second;
     double elapsed_s = static_cast<double>(now_ms - std::min(now_ms, bucket.last_ms)) / 1000.0;

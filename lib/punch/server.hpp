@@ -30,12 +30,18 @@ struct ServerConfig {
     double rate_per_s = 50;               // per source address, after authentication
     double burst = 100;
     std::size_t max_nodes = 100'000;
+    // Nonces of handled messages are kept 2 * freshness_ms (replay protection); past this many
+    // the server refuses messages rather than forget one early. About 4 messages a node a minute.
+    std::size_t max_nonces = 400'000;
+    // Rate buckets (one per source address, STUN included); a new source past this is refused.
+    std::size_t max_sources = 65'536;
     std::uint64_t introduction_reuse_ms = 10'000;  // a pair asking again gets the same token
 };
 
 struct ServerStats {
     std::uint64_t received = 0, unauthenticated = 0, stale = 0, replayed = 0, rate_limited = 0,
-                  stun_answered = 0, registrations = 0, introductions = 0, dropped_larger = 0;
+                  stun_answered = 0, registrations = 0, introductions = 0, dropped_larger = 0,
+                  nonces_full = 0;
 };
 
 class Server {
@@ -58,6 +64,7 @@ class Server {
     struct Node {
         net::Endpoint observed;
         std::vector<net::Endpoint> candidates;
+        std::uint8_t mapping_flags = 0;  // as the node registered them
         std::uint64_t expires_ms = 0;
     };
     struct Introduction {
@@ -75,7 +82,8 @@ class Server {
                                           std::uint64_t now_ms);
     std::vector<Outgoing> handle_connect(const Message& m, const net::Endpoint& from,
                                          std::uint64_t now_ms);
-    bool fresh_and_new(const Message& m, std::uint64_t now_ms);
+    bool fresh_and_new(const Message& m, std::uint64_t now_ms);  // checks, changes nothing
+    void remember(const Message& m, std::uint64_t now_ms);
     bool within_rate(const net::IpAddress& source, std::uint64_t now_ms);
     std::vector<std::uint8_t> seal(Message m, std::uint64_t now_ms);
 

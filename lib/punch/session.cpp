@@ -4,16 +4,67 @@
 
 namespace natkit::punch {
 
+std::optional<std::uint16_t> sweep_port(std::uint16_t base, std::uint32_t index) {
+    constexpr std::uint32_t lo = kSweepLowest, hi = 65535;
+    std::uint32_t b = std::clamp<std::uint32_t>(base, lo, hi);
+    std::uint32_t below = b - lo, above = hi - b;
+    std::uint32_t pairs = std::min(below, above);
+    if (index < 2 * pairs) {
+        std::uint32_t distance = index / 2 + 1;
+        return static_cast<std::uint16_t>(index % 2 == 0 ? b + distance : b - distance);
+    }
+    std::uint32_t beyond = index - 2 * pairs + pairs + 1;  // distance from base on the long side
+    if (above > below && beyond <= above) return static_cast<std::uint16_t>(b + beyond);
+    if (below > above && beyond <= below) return static_cast<std::uint16_t>(b - beyond);
+    return std::nullopt;
+}
+
+Role role_of(Mapping own, Mapping peer, const SessionConfig& config) {
+    if (config.sweep_ports == 0 || config.sweep_rate == 0) return Role::plain;
+    if (own == Mapping::independent && peer == Mapping::dependent) return Role::sweeper;
+    if (own == Mapping::dependent && peer == Mapping::independent) return Role::swept;
+    return Role::plain;
+}
+
 Session::Session(std::string self_id, const Message& introduction, std::uint64_t now_ms,
-                 SessionConfig config)
+                 SessionConfig config, Mapping peer_hint)
     : self_(std::move(self_id)),
       peer_(introduction.peer),
       token_(introduction.token),
       config_(config),
       started_ms_(now_ms),
-      next_ms_(now_ms) {
+      next_ms_(now_ms),
+      next_round_ms_(now_ms),
+      deadline_ms_(now_ms + config.timeout_ms) {
     if (introduction.observed) add_target(*introduction.observed);
     for (const auto& c : introduction.candidates) add_target(c);
+    auto peer_mapping = mapping_of_flags(introduction.flags);
+    role_ = role_of(config_.own_mapping,
+                    peer_mapping == Mapping::unknown ? peer_hint : peer_mapping, config_);
+    if (role_ == Role::sweeper && introduction.observed) sweep_base_ = introduction.observed;
+    if (role_ == Role::sweeper && !sweep_base_) role_ = Role::plain;
+    if (role_ != Role::plain) {
+        deadline_ms_ +=
+            config_.sweep_delay_ms + std::uint64_t{config_.sweep_ports} * 1000 / config_.sweep_rate;
+    }
+}
+
+void Session::sweep(std::uint64_t now_ms, std::vector<Send>& out) {
+    auto start = started_ms_ + config_.sweep_delay_ms;
+    if (role_ != Role::sweeper || heard_ || now_ms < start) return;
+    auto due = std::min<std::uint64_t>(config_.sweep_ports,
+                                       (now_ms - start) * config_.sweep_rate / 1000 + 1);
+    if (swept_ >= due) return;
+    // One message for the whole batch: the caller seals it once.
+    auto batch = probe_to(*sweep_base_);
+    for (; swept_ < due; ++swept_) {
+        auto port = sweep_port(sweep_base_->port, swept_);
+        if (!port) {
+            swept_ = config_.sweep_ports;  // the range is used up
+            break;
+        }
+        out.push_back({net::Endpoint{sweep_base_->address, *port}, batch.message});
+    }
 }
 
 void Session::add_target(const net::Endpoint& e) {
@@ -43,14 +94,21 @@ std::vector<Send> Session::on_timer(std::uint64_t now_ms) {
             return {};
         }
         out.push_back(probe_to(*remote_));
-    } else if (now_ms >= started_ms_ + config_.timeout_ms) {
+    } else if (now_ms >= deadline_ms_) {
         outcome_ = Outcome::failed;
         confirmed_ms_ = now_ms;
         finished_ = true;
         return {};
     } else {
-        ++rounds_;
-        for (const auto& t : targets_) out.push_back(probe_to(t));
+        if (now_ms >= next_round_ms_) {
+            ++rounds_;
+            for (const auto& t : targets_) out.push_back(probe_to(t));
+            next_round_ms_ = now_ms + config_.interval_ms;
+        }
+        sweep(now_ms, out);
+        bool sweeping = role_ == Role::sweeper && !heard_ && swept_ < config_.sweep_ports;
+        next_ms_ = sweeping ? now_ms + 1 : next_round_ms_;
+        return out;
     }
     next_ms_ = now_ms + config_.interval_ms;
     return out;
@@ -60,6 +118,7 @@ std::vector<Send> Session::on_message(const Message& m, const net::Endpoint& fro
                                       std::uint64_t now_ms) {
     if (finished_ || m.token != token_) return {};
     auto source = net::Endpoint{from.address.unmapped(), from.port};
+    heard_ = true;
     std::vector<Send> out;
     if (m.type == Type::probe) {
         if (m.id != peer_) return {};

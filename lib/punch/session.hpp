@@ -18,7 +18,29 @@ struct SessionConfig {
     std::uint64_t timeout_ms = 3000;  // give up this long after the introduction
     std::uint64_t interval_ms = 50;   // between probe rounds
     std::uint64_t linger_ms = 1000;   // after our confirmation, wait for the peer's
+    Mapping own_mapping = Mapping::unknown;
+    // The port sweep. A peer whose NAT maps per destination (symmetric) reaches us from a public
+    // port nobody can observe, and a port-restricted NAT in front of us drops it until we have
+    // sent to exactly that port. So when our mapping is endpoint-independent and the peer's is
+    // not, we probe the peer's public address on up to `sweep_ports` ports, nearest the port the
+    // rendezvous saw first (port prediction for sequential allocators), at `sweep_rate` probes
+    // per second, starting `sweep_delay_ms` after the introduction (an easier path answers
+    // first) and stopping at the first packet from the peer. Both sides then wait as long as the
+    // sweep takes on top of timeout_ms. 0 ports: never sweep.
+    std::uint32_t sweep_ports = 64512;
+    std::uint32_t sweep_rate = 16000;
+    std::uint64_t sweep_delay_ms = 200;
 };
+
+inline constexpr std::uint16_t kSweepLowest = 1024;  // NATs do not map to the ports below
+
+// The i-th port (from 0) of a sweep around `base`: base+1, base-1, base+2, base-2 ... within
+// [kSweepLowest, 65535], going on along one side once the other is used up; nullopt past them.
+std::optional<std::uint16_t> sweep_port(std::uint16_t base, std::uint32_t index);
+
+// What one side does in a pair, from both mappings (see SessionConfig).
+enum class Role { plain, sweeper, swept };
+Role role_of(Mapping own, Mapping peer, const SessionConfig& config);
 
 struct Send {
     net::Endpoint to;
@@ -30,8 +52,10 @@ enum class Outcome { running, punched, failed };
 class Session {
   public:
     // `introduction` is the server's introduce message (peer, observed, candidates, token).
+    // The peer's mapping comes from the introduction's flags, or `peer_hint` where the peer did
+    // not say (from the peer-set's `nat`).
     Session(std::string self_id, const Message& introduction, std::uint64_t now_ms,
-            SessionConfig config = {});
+            SessionConfig config = {}, Mapping peer_hint = Mapping::unknown);
 
     std::vector<Send> on_timer(std::uint64_t now_ms);
     // A message from the peer (probe or probe_ack with this session's token) from `from`.
@@ -45,6 +69,8 @@ class Session {
     const std::string& peer() const { return peer_; }
     const Token& token() const { return token_; }
     int attempts() const { return rounds_; }
+    Role role() const { return role_; }
+    std::uint32_t ports_swept() const { return swept_; }
     // From the introduction to the confirmation (or to giving up).
     std::uint64_t elapsed_ms() const { return confirmed_ms_ - started_ms_; }
     const std::vector<net::Endpoint>& targets() const { return targets_; }
@@ -52,6 +78,7 @@ class Session {
   private:
     Send probe_to(const net::Endpoint& to);
     void add_target(const net::Endpoint& e);
+    void sweep(std::uint64_t now_ms, std::vector<Send>& out);
 
     std::string self_;
     std::string peer_;
@@ -62,9 +89,15 @@ class Session {
     Outcome outcome_ = Outcome::running;
     bool finished_ = false;
     bool peer_confirmed_ = false;
+    bool heard_ = false;  // a packet from the peer arrived: the sweep has done its job
+    Role role_ = Role::plain;
+    std::optional<net::Endpoint> sweep_base_;  // the peer's public endpoint at the rendezvous
+    std::uint32_t swept_ = 0;
     std::uint64_t started_ms_;
     std::uint64_t confirmed_ms_ = 0;
     std::uint64_t next_ms_;
+    std::uint64_t next_round_ms_;  // the next probe round to every target
+    std::uint64_t deadline_ms_;    // give up then
     std::uint32_t seq_ = 0;
     int rounds_ = 0;
 };

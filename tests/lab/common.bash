@@ -27,3 +27,15 @@ skip_if_reused() {
 
 public_of() { "$NATLAB" nodes | awk -v n="$1" '$1 == n {print $4}'; }
 local_of() { "$NATLAB" nodes | awk -v n="$1" '$1 == n {print $3}'; }
+
+# forget_mappings NODE PORT: deletes the NAT mappings (conntrack entries) that NODE's router keeps
+# for flows from NODE's local UDP PORT, so the next test starts from a fresh NAT (a symmetric NAT
+# then picks a new random port). Touches nothing else.
+forget_mappings() {
+    ip netns exec "nk-lab-$1-r" conntrack -D -p udp --orig-port-src "$2" >/dev/null 2>&1 || true
+}
+
+# nat_report_of NODE FILE: NODE's own nat.report, classified for real against the lab's coturn.
+nat_report_of() {
+    "$NATLAB" exec "$1" "$NATKIT_BIN/nat-classify" --probe 198.51.100.1 >"$2" 2>/dev/null
+}

@@ -286,6 +286,14 @@ etcdctl_in() {  # node etcdctl-args...
   pid=$("$NATLAB" status | awk '$1 == "etcd1" && $2 == "pid" {print $3}')
   [[ -n $pid ]]
   kill "$pid"
+  # etcd shuts down gracefully on SIGTERM (it may first hand over leadership): wait until it is
+  # gone (a zombie has no exe link), so the status check below sees what the test did.
+  local i
+  for ((i = 0; i < 100; i++)); do
+    readlink "/proc/$pid/exe" >/dev/null 2>&1 || break
+    sleep 0.1
+  done
+  ! readlink "/proc/$pid/exe" >/dev/null 2>&1
   etcdctl_in pr1 put /natlab/three after
   run etcdctl_in rc get --print-value-only /natlab/three
   [[ $status -eq 0 && $output == after ]]

@@ -88,20 +88,58 @@ expect_punched() {  # expect_punched A B
     [[ $(remote fc) == "$(public_of sym1):"* ]]
 }
 
-@test "port-restricted x symmetric: a verdict within the timeout (no port prediction yet)" {
-    local start=$SECONDS
-    pair pr1 sym1 --timeout 2000
-    [ $((SECONDS - start)) -le 8 ]
-    [[ $(outcome pr1) =~ ^(punched|relay)$ ]]
-    [[ $(outcome sym1) =~ ^(punched|relay)$ ]]
+swept() { sed -n 's/.*"ports_swept":\([0-9]*\).*/\1/p' "$WORK/$1.out"; }
+
+# pair_with_reports A B [OPTIONS]: `pair`, each side knowing its own NAT (--nat-report from a
+# real nat-classify run), from fresh NAT mappings.
+pair_with_reports() {
+    local a=$1 b=$2 n
+    shift 2
+    for n in "$a" "$b"; do
+        [ -s "$WORK/$n.nat" ] || nat_report_of "$n" "$WORK/$n.nat"
+        forget_mappings "$n" 51820
+    done
+    punch_in "$a" "$b" --nat-report "$WORK/$a.nat" "$@" >"$WORK/$a.out" 2>"$WORK/$a.err" &
+    local pid=$!
+    punch_in "$b" "$a" --nat-report "$WORK/$b.nat" "$@" >"$WORK/$b.out" 2>"$WORK/$b.err" || true
+    wait "$pid" || true
+    echo "$a: $(cat "$WORK/$a.out") $(cat "$WORK/$a.err")"
+    echo "$b: $(cat "$WORK/$b.out") $(cat "$WORK/$b.err")"
 }
 
-@test "symmetric x symmetric gives a quick relay" {
+@test "port-restricted x symmetric punch by sweeping the symmetric side's ports" {
+    pair_with_reports pr1 sym1
+    grep -q '"mapping":"endpoint-independent"' "$WORK/pr1.nat"
+    grep -q '"mapping":"address-and-port-dependent"' "$WORK/sym1.nat"
+    [ "$(outcome pr1)" = punched ]
+    [ "$(outcome sym1)" = punched ]
+    # pr1 found the port sym1's NAT really gave it, by sweeping; sym1 sees pr1's one mapping.
+    [[ $(remote pr1) == "$(public_of sym1):"* ]]
+    [ "$(remote sym1)" = "$(public_of pr1):51820" ]
+    [ "$(swept pr1)" -ge 1 ]
+    [ -z "$(swept sym1)" ]
+    # The other way round (the symmetric side asks first) is the same pair.
+    pair_with_reports sym2 pr2
+    [ "$(outcome pr2)" = punched ]
+    [ "$(outcome sym2)" = punched ]
+}
+
+@test "without the NAT reports nobody sweeps, and port-restricted x symmetric gives relay" {
+    forget_mappings pr1 51820
+    forget_mappings sym1 51820
+    pair pr1 sym1 --timeout 1000
+    [ "$(outcome pr1)" = relay ]
+    [ "$(outcome sym1)" = relay ]
+    [ -z "$(swept pr1)" ]
+}
+
+@test "symmetric x symmetric gives a quick relay, with no sweep" {
     local start=$SECONDS
-    pair sym1 sym2 --timeout 2000
+    pair_with_reports sym1 sym2 --timeout 2000
     [ $((SECONDS - start)) -le 8 ]
     [ "$(outcome sym1)" = relay ]
     [ "$(outcome sym2)" = relay ]
+    [ -z "$(swept sym1)" ] && [ -z "$(swept sym2)" ]
 }
 
 @test "a UDP-blocked node cannot reach the rendezvous (69); its peer says unreachable" {

@@ -26,9 +26,11 @@ Server make_server(ServerConfig config = {}) {
 std::uint64_t next_nonce = 1;
 
 std::vector<std::uint8_t> request(Type type, const std::string& id, const std::string& peer = "",
-                                  std::uint64_t at = kNow, std::size_t pad = 512) {
+                                  std::uint64_t at = kNow, std::size_t pad = 512,
+                                  std::uint8_t flags = 0) {
     Message m;
     m.type = type;
+    m.flags = flags;
     m.network = "home";
     m.id = id;
     m.peer = peer;
@@ -123,12 +125,17 @@ TEST_CASE("no answer is larger than its request") {
     CHECK(server.stats().dropped_larger >= 1);
 }
 
-TEST_CASE("STUN Binding requests get XOR-MAPPED-ADDRESS when the request is large enough") {
+TEST_CASE("STUN Binding requests get the minimal answer: XOR-MAPPED-ADDRESS alone") {
     auto server = make_server();
     stun::TransactionId id{};
     id.fill(7);
     auto bare = stun::encode(stun::binding_request(id));
-    CHECK(server.handle(bare, ep("203.0.113.5:4000"), kNow).empty());
+    auto plain = server.handle(bare, ep("203.0.113.5:4000"), kNow);
+    REQUIRE(plain.size() == 1);
+    CHECK(plain[0].bytes.size() == 32);  // 20 + XOR-MAPPED-ADDRESS (IPv4)
+    auto v6 = server.handle(bare, ep("[2001:db8::5]:4000"), kNow);
+    REQUIRE(v6.size() == 1);
+    CHECK(v6[0].bytes.size() == 44);
     auto request = stun::binding_request(id);
     request.padding_length = 16;
     auto padded = stun::encode(request);
@@ -174,4 +181,52 @@ TEST_CASE("the node limit is kept") {
     for (const char* id : {"a", "b", "c"})
         server.handle(request(Type::reg, id), ep("203.0.113.3:1"), kNow);
     CHECK(server.node_count() == 2);
+}
+
+TEST_CASE("an introduction carries the mapping the peer registered with") {
+    auto server = make_server();
+    server.handle(
+        request(Type::reg, "easy", "", kNow, 512, kFlagMappingIndependent | kFlagConfirmed),
+        ep("203.0.113.3:51820"), kNow);
+    server.handle(request(Type::reg, "hard", "", kNow, 512, kFlagMappingDependent),
+                  ep("203.0.113.5:40000"), kNow);
+    server.handle(request(Type::reg, "silent"), ep("203.0.113.6:40000"), kNow);
+    auto out = server.handle(request(Type::connect, "easy", "hard"), ep("203.0.113.3:51820"), kNow);
+    REQUIRE(out.size() == 2);
+    CHECK(mapping_of_flags(decoded(out[0]).flags) == Mapping::dependent);  // to easy: hard's
+    CHECK(decoded(out[1]).flags == kFlagMappingIndependent);  // to hard: easy's, nothing else
+    out = server.handle(request(Type::connect, "hard", "silent"), ep("203.0.113.5:40000"), kNow);
+    REQUIRE(out.size() == 2);
+    CHECK(mapping_of_flags(decoded(out[0]).flags) == Mapping::unknown);
+    CHECK(mapping_of_flags(decoded(out[1]).flags) == Mapping::dependent);
+}
+
+TEST_CASE("rate-limited messages leave no nonce; a full nonce cache refuses, never forgets") {
+    ServerConfig config;
+    config.rate_per_s = 1;
+    config.burst = 2;
+    config.max_nonces = 3;
+    auto server = make_server(config);
+    for (int i = 0; i < 4; ++i) server.handle(request(Type::reg, "a"), ep("203.0.113.3:1"), kNow);
+    CHECK(server.stats().registrations == 2);
+    CHECK(server.stats().rate_limited == 2);
+    // Two nonces kept (the handled ones); one more fits, then the cache is full.
+    CHECK(server.handle(request(Type::reg, "b"), ep("203.0.113.4:1"), kNow).size() == 1);
+    CHECK(server.handle(request(Type::reg, "c"), ep("203.0.113.5:1"), kNow).empty());
+    CHECK(server.stats().nonces_full == 1);
+    server.expire(kNow + 2 * config.freshness_ms + 1);
+    CHECK(server
+              .handle(request(Type::reg, "c", "", kNow + 2 * config.freshness_ms + 1),
+                      ep("203.0.113.5:1"), kNow + 2 * config.freshness_ms + 1)
+              .size() == 1);
+}
+
+TEST_CASE("rate buckets are bounded: a new source past the limit is refused") {
+    ServerConfig config;
+    config.max_sources = 2;
+    auto server = make_server(config);
+    CHECK(server.handle(request(Type::reg, "a"), ep("203.0.113.3:1"), kNow).size() == 1);
+    CHECK(server.handle(request(Type::reg, "b"), ep("203.0.113.4:1"), kNow).size() == 1);
+    CHECK(server.handle(request(Type::reg, "c"), ep("203.0.113.5:1"), kNow).empty());
+    CHECK(server.handle(request(Type::reg, "a"), ep("203.0.113.3:1"), kNow).size() == 1);
 }

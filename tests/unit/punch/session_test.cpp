@@ -2,6 +2,8 @@
 
 #include "punch/session.hpp"
 
+#include <algorithm>
+
 using namespace natkit;
 using namespace natkit::punch;
 
@@ -121,4 +123,142 @@ TEST_CASE("after confirming, the session lingers until the peer confirms too") {
     a.on_message(probe, ep("203.0.113.5:1111"), 70);
     CHECK(a.finished());
     CHECK(a.outcome() == Outcome::punched);
+}
+
+TEST_CASE("sweep ports alternate around the base and cover the range once") {
+    CHECK(sweep_port(40000, 0) == 40001);
+    CHECK(sweep_port(40000, 1) == 39999);
+    CHECK(sweep_port(40000, 2) == 40002);
+    CHECK(sweep_port(40000, 3) == 39998);
+    // Near the bottom, the sweep goes on upwards once the ports below are used up.
+    CHECK(sweep_port(1030, 11) == 1024);
+    CHECK(sweep_port(1030, 12) == 1037);
+    CHECK(sweep_port(65530, 9) == 65525);
+    CHECK(sweep_port(65530, 10) == 65524);
+    for (std::uint16_t base : {std::uint16_t{1024}, std::uint16_t{33333}, std::uint16_t{65535}}) {
+        std::vector<bool> seen(65536, false);
+        std::uint32_t i = 0;
+        for (; auto port = sweep_port(base, i); ++i) {
+            REQUIRE(*port >= kSweepLowest);
+            REQUIRE(*port != base);
+            REQUIRE_FALSE(seen[*port]);
+            seen[*port] = true;
+        }
+        CHECK(i == 65535 - kSweepLowest);  // every port of the range but the base
+    }
+}
+
+TEST_CASE("who sweeps: the endpoint-independent side, towards a peer that maps per destination") {
+    SessionConfig c;
+    using M = Mapping;
+    CHECK(role_of(M::independent, M::dependent, c) == Role::sweeper);
+    CHECK(role_of(M::dependent, M::independent, c) == Role::swept);
+    CHECK(role_of(M::dependent, M::dependent, c) == Role::plain);
+    CHECK(role_of(M::independent, M::independent, c) == Role::plain);
+    CHECK(role_of(M::unknown, M::dependent, c) == Role::plain);
+    CHECK(role_of(M::independent, M::unknown, c) == Role::plain);
+    c.sweep_ports = 0;
+    CHECK(role_of(M::independent, M::dependent, c) == Role::plain);
+}
+
+namespace {
+
+Message hard_introduction() {
+    auto m = introduction("hard", "203.0.113.5:40000");
+    m.flags = kFlagMappingDependent;
+    return m;
+}
+
+SessionConfig easy_config() {
+    SessionConfig c;
+    c.own_mapping = Mapping::independent;
+    c.sweep_ports = 5000;
+    c.sweep_rate = 10000;  // 10 a millisecond: the sweep takes 500 ms
+    c.sweep_delay_ms = 200;
+    return c;
+}
+
+std::size_t sweeps_in(const std::vector<Send>& out) {
+    return static_cast<std::size_t>(std::count_if(out.begin(), out.end(), [](const Send& s) {
+        return s.to.address == ep("203.0.113.5:1").address && s.to.port != 40000;
+    }));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the sweeper probes the peer's public address port by port, at the rate, after the delay") {
+    Session s("easy", hard_introduction(), 0, easy_config());
+    CHECK(s.role() == Role::sweeper);
+    CHECK(sweeps_in(s.on_timer(0)) == 0);    // the plain round first
+    CHECK(sweeps_in(s.on_timer(100)) == 0);  // still within the delay
+    auto first = s.on_timer(200);
+    REQUIRE(sweeps_in(first) == 1);
+    CHECK(first.back().to == ep("203.0.113.5:40001"));
+    auto batch = s.on_timer(300);  // 100 ms at 10 a millisecond
+    CHECK(sweeps_in(batch) == 1000);
+    CHECK(batch.back().to ==
+          *std::optional(net::Endpoint{ep("203.0.113.5:1").address, *sweep_port(40000, 1000)}));
+    // One message for a batch, so the caller seals it once.
+    CHECK(std::all_of(batch.end() - 1000, batch.end(),
+                      [&](const Send& x) { return x.message == batch.back().message; }));
+    CHECK(s.ports_swept() == 1001);
+    CHECK(sweeps_in(s.on_timer(2000)) == 5000 - 1001);  // never more than sweep_ports
+    CHECK(sweeps_in(s.on_timer(2100)) == 0);
+}
+
+TEST_CASE("the sweep stops at the first packet from the peer") {
+    Session s("easy", hard_introduction(), 0, easy_config());
+    s.on_timer(0);
+    s.on_timer(250);
+    Message probe;
+    probe.type = Type::probe;
+    probe.id = "hard";
+    probe.token = s.token();
+    probe.seq = 1;
+    auto replies = s.on_message(probe, ep("203.0.113.5:52001"), 251);
+    REQUIRE_FALSE(replies.empty());
+    CHECK(replies[0].message.type == Type::probe_ack);
+    CHECK(replies[0].to == ep("203.0.113.5:52001"));
+    auto swept = s.ports_swept();
+    CHECK(sweeps_in(s.on_timer(400)) <= 1);  // only the plain round's probe to 52001
+    CHECK(s.ports_swept() == swept);
+}
+
+TEST_CASE("a sweep pair waits as long as the sweep takes; a plain pair gives up at the timeout") {
+    auto c = easy_config();
+    c.timeout_ms = 1000;
+    Session sweeper("easy", hard_introduction(), 0, c);
+    auto hard = c;
+    hard.own_mapping = Mapping::dependent;
+    auto easy_intro = introduction("easy", "203.0.113.3:51820");
+    easy_intro.flags = kFlagMappingIndependent;
+    Session swept("hard", easy_intro, 0, hard);
+    CHECK(swept.role() == Role::swept);
+    Session plain("hard", hard_introduction(), 0, hard);  // dependent x dependent
+    CHECK(plain.role() == Role::plain);
+    for (std::uint64_t t = 0; t <= 1000; t += 50) {
+        sweeper.on_timer(t);
+        swept.on_timer(t);
+        plain.on_timer(t);
+    }
+    CHECK(plain.outcome() == Outcome::failed);
+    CHECK(plain.elapsed_ms() == 1000);
+    CHECK_FALSE(sweeper.finished());
+    CHECK_FALSE(swept.finished());
+    for (std::uint64_t t = 1050; t <= 1700; t += 50) {  // 1000 + 200 delay + 500 sweep
+        sweeper.on_timer(t);
+        swept.on_timer(t);
+    }
+    CHECK(sweeper.outcome() == Outcome::failed);
+    CHECK(swept.outcome() == Outcome::failed);
+    CHECK(sweeper.elapsed_ms() == 1700);
+}
+
+TEST_CASE("a silent introduction falls back to the peer-set's hint") {
+    Session s("easy", introduction("hard", "203.0.113.5:40000"), 0, easy_config(),
+              Mapping::dependent);
+    CHECK(s.role() == Role::sweeper);
+    Session t("easy", introduction("hard", "203.0.113.5:40000"), 0, easy_config());
+    CHECK(t.role() == Role::plain);
 }
