@@ -5,8 +5,9 @@ DESTDIR  ?=
 JOBS     ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
+DEB_BUILD ?= build-deb
 
-.PHONY: all build deps test unit cli lab-test kernel-test asan fuzz fuzz-build bench demo install format tidy clean
+.PHONY: all build deps test unit cli lab-test kernel-test asan fuzz fuzz-build bench demo install deb format tidy clean
 
 all: build
 
@@ -60,6 +61,12 @@ demo: deps build
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
+# The .deb (natkit_VERSION_ARCH.deb in $(DEB_BUILD)/): a build of its own for the prefix /usr.
+deb:
+	cmake -S . -B $(DEB_BUILD) -DCMAKE_INSTALL_PREFIX=/usr -DNATKIT_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(DEB_BUILD) -j $(JOBS)
+	cd $(DEB_BUILD) && cpack -G DEB
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
@@ -67,4 +74,4 @@ tidy: build
 	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'lib/*.cpp' 'cmd/*.cpp')
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz $(DEB_BUILD)
