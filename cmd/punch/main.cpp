@@ -1,4 +1,6 @@
 // punch: rendezvous-coordinated UDP hole punching from the WireGuard port, and its server.
+#include <unistd.h>
+
 #include <iostream>
 
 #include "io/cli.hpp"
@@ -98,8 +100,15 @@ int run_client(const po::variables_map& vm, io::Log& log, const io::CommonOption
     auto print_result = [&](const punch::PeerResult& r) {
         if (results || follow || !named.empty()) out.write(punch::to_json(r));
     };
-    if (follow || !named.empty()) {
-        punch::punch_peers(port, options, named, log, follow, print_result);
+    if (follow) {
+        // With --peer, stdin is not read (as without --follow).
+        punch::follow(
+            port, options, named, named.empty() ? STDIN_FILENO : -1, log,
+            [&](const io::json& record) { out.write(record); }, print_result);
+        return 0;
+    }
+    if (!named.empty()) {
+        punch::punch_peers(port, options, named, log, print_result);
         return 0;
     }
     punch::punch_sets(port, options, input, !vm["network"].defaulted(), out, log, print_result);

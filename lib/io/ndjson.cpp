@@ -8,6 +8,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <streambuf>
+#include <utility>
 
 #include "io/error.hpp"
 #include "io/text.hpp"
@@ -73,6 +74,24 @@ std::string truncated(std::string text, std::size_t limit) {
     return text;
 }
 
+// A record is an object with a string "kind".
+void check_record(const InputRecord& record, const std::string& source) {
+    if (!record.value.is_object()) {
+        throw data_error(source, record.line, "",
+                         "invalid JSON: expected an object (one record with a \"kind\"), got " +
+                             describe(record.value));
+    }
+    auto kind = record.value.find("kind");
+    if (kind == record.value.end()) {
+        throw data_error(source, record.line, "kind",
+                         "missing; every record needs a \"kind\" such as \"stun.binding\"");
+    }
+    if (!kind->is_string()) {
+        throw data_error(source, record.line, "kind",
+                         "expected a string such as \"stun.binding\", got " + describe(*kind));
+    }
+}
+
 }  // namespace
 
 NdjsonReader::NdjsonReader(std::istream& in, std::string source)
@@ -96,21 +115,45 @@ std::optional<InputRecord> NdjsonReader::next() {
         }
         throw data_error(source_, input_->last_line(), "", problem);
     }
-    if (!record.value.is_object()) {
-        throw data_error(source_, record.line, "",
-                         "invalid JSON: expected an object (one record with a \"kind\"), got " +
-                             describe(record.value));
-    }
-    auto kind = record.value.find("kind");
-    if (kind == record.value.end()) {
-        throw data_error(source_, record.line, "kind",
-                         "missing; every record needs a \"kind\" such as \"stun.binding\"");
-    }
-    if (!kind->is_string()) {
-        throw data_error(source_, record.line, "kind",
-                         "expected a string such as \"stun.binding\", got " + describe(*kind));
-    }
+    check_record(record, source_);
     return record;
+}
+
+std::vector<InputRecord> NdjsonFeed::feed(std::string_view bytes) {
+    bytes_seen_ += bytes.size();
+    std::vector<InputRecord> out;
+    for (;;) {
+        auto newline = bytes.find('\n');
+        if (newline == std::string_view::npos) break;
+        partial_.append(bytes.substr(0, newline));
+        bytes.remove_prefix(newline + 1);
+        auto line = std::exchange(partial_, {});
+        take_line(line, out);
+    }
+    partial_.append(bytes);
+    return out;
+}
+
+std::vector<InputRecord> NdjsonFeed::finish() {
+    std::vector<InputRecord> out;
+    auto line = std::exchange(partial_, {});
+    if (!line.empty()) take_line(line, out);
+    return out;
+}
+
+void NdjsonFeed::take_line(std::string_view line, std::vector<InputRecord>& out) {
+    ++line_;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
+    InputRecord record;
+    record.line = line_;
+    try {
+        record.value = json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+        throw data_error(source_, line_, "",
+                         "invalid JSON: " + json_problem(e) + " (one record a line is expected)");
+    }
+    check_record(record, source_);
+    out.push_back(std::move(record));
 }
 
 std::string describe(const json& value) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -44,6 +45,26 @@ class NdjsonReader {
     class LineCounter;
     std::unique_ptr<LineCounter> input_;
     std::string source_;
+};
+
+// NDJSON that arrives in pieces (a pipe read whenever poll() says so, never blocking): feed()
+// the bytes and get back the records of the lines completed so far; finish() at end of input
+// for a last line without its newline. One record a line (as every natkit tool writes them);
+// the same checks and messages as NdjsonReader, with the line numbers of the whole stream.
+class NdjsonFeed {
+  public:
+    explicit NdjsonFeed(std::string source = "stdin") : source_(std::move(source)) {}
+    std::vector<InputRecord> feed(std::string_view bytes);
+    std::vector<InputRecord> finish();
+    std::size_t bytes_seen() const { return bytes_seen_; }
+
+  private:
+    void take_line(std::string_view line, std::vector<InputRecord>& out);
+
+    std::string source_;
+    std::string partial_;  // the line not yet ended
+    std::size_t line_ = 0;
+    std::size_t bytes_seen_ = 0;
 };
 
 // A short description of a JSON value for error messages: `string "abc"`, `number 5`, `an array`.

@@ -1,9 +1,12 @@
 #include "punch/client.hpp"
 
+#include <unistd.h>
 #include <algorithm>
+
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -21,7 +24,8 @@ constexpr std::uint64_t kRegisterRetryMs = 250;
 constexpr std::uint64_t kConnectRetryMs = 500;
 constexpr std::uint64_t kKeepaliveMs = 15'000;
 constexpr std::uint64_t kFreshnessMs = 30'000;
-constexpr std::size_t kRequestPadding = 512;  // the server answers nothing larger than this
+constexpr std::size_t kRequestPadding = 512;      // the server answers nothing larger than this
+constexpr std::uint64_t kRetryFailedMs = 30'000;  // --follow: a failed peer again on a new set
 
 PeerResult unreachable(const std::string& peer, std::uint64_t elapsed_ms) {
     PeerResult r;
@@ -35,9 +39,19 @@ struct PeerState {
     std::string id;
     std::unique_ptr<Session> session;
     std::vector<net::Endpoint> candidates;  // as the server introduced them
+    bool wanted = false;                    // we ask the server for an introduction
+    std::uint64_t wanted_since_ms = 0;
     std::uint64_t next_connect_ms = 0;
-    std::optional<PeerResult> result;
+    std::optional<PeerResult> result;  // one-shot: the outcome, once there is one
 };
+
+// What identifies a peer's entry for punching: when it changes, the peer is punched again.
+std::string signature_of(const io::PeerEntry& peer) {
+    std::string s = io::format_public_key(peer.public_key);
+    if (peer.endpoint) s += " " + peer.endpoint->to_string();
+    for (const auto& c : peer.candidates) s += " " + c.to_string();
+    return s;
+}
 
 // Seals each message once: a batch of sends that share one message (a port sweep) costs one MAC.
 class Sealer {
@@ -67,14 +81,27 @@ class ClientRun {
   public:
     ClientRun(const stun::LocalPort& port, const ClientOptions& options, io::Log& log, bool follow,
               const ResultSink& on_result)
-        : port_(port), options_(options), log_(log), follow_(follow), on_result_(on_result) {}
+        : port_(port),
+          options_(options),
+          log_(log),
+          follow_(follow),
+          on_result_(on_result),
+          own_mapping_(options.session.own_mapping),
+          peer_mappings_(options.peer_mappings) {}
+
+    // --follow with input: records from `fd` as they arrive (see follow()).
+    void read_input(int fd, const RecordSink& on_record) {
+        input_fd_ = fd;
+        on_record_ = &on_record;
+    }
 
     std::vector<PeerResult> run(const std::vector<std::string>& peers) {
-        for (const auto& p : peers) peers_.push_back({p, nullptr, {}, 0, std::nullopt});
         started_ms_ = unix_ms();
+        for (const auto& p : peers) want(p, started_ms_);
         for (auto* p : port_.all()) {
             loop_.watch(p->fds().front(), [this, p] { receive(*p); });
         }
+        if (input_fd_ >= 0) loop_.watch(input_fd_, [this] { read_some(); });
         tick();
         loop_.run();
         if (!registered_) {
@@ -89,6 +116,95 @@ class ClientRun {
     }
 
   private:
+    PeerState& state_of(const std::string& id) {
+        auto it =
+            std::find_if(peers_.begin(), peers_.end(), [&](const auto& p) { return p.id == id; });
+        if (it != peers_.end()) return *it;
+        peers_.push_back({id, nullptr, {}, false, 0, 0, std::nullopt});
+        return peers_.back();
+    }
+
+    void want(const std::string& id, std::uint64_t now) {
+        auto& p = state_of(id);
+        if (p.session || p.wanted) return;  // its result is on the way
+        p.wanted = true;
+        p.wanted_since_ms = now;
+        p.next_connect_ms = now;
+    }
+
+    bool pending(const std::string& id) const {
+        return std::any_of(peers_.begin(), peers_.end(),
+                           [&](const auto& p) { return p.id == id && (p.session || p.wanted); });
+    }
+
+    bool nothing_pending() const {
+        return std::none_of(peers_.begin(), peers_.end(),
+                            [](const auto& p) { return p.session || p.wanted; });
+    }
+
+    // --- input (follow) ---
+
+    void read_some() {
+        std::array<char, 65536> buffer{};
+        auto n = ::read(input_fd_, buffer.data(), buffer.size());
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+        if (n < 0) log_.warning(std::string("reading stdin: ") + std::strerror(errno));
+        if (n <= 0) {
+            loop_.unwatch(input_fd_);
+            input_ended_ = true;
+            for (const auto& r : feed_.finish()) take(r);
+            if (feed_.bytes_seen() == 0) log_.info("no input: answering introductions only");
+            return;
+        }
+        for (const auto& r :
+             feed_.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n))))
+            take(r);
+    }
+
+    void take(const io::InputRecord& record) {
+        const auto& kind = record.value["kind"];
+        if (kind == "nat.report") own_mapping_ = mapping_of_report(record, "stdin");
+        if (kind != "peer-set") {
+            (*on_record_)(record.value);
+            return;
+        }
+        auto set = io::peer_set_from_json(record, "stdin");
+        if (set.network != options_.network) {
+            log_.warning("stdin:" + std::to_string(record.line) + ": a peer-set of network " +
+                         set.network + ", but this node follows " + options_.network +
+                         ": passed on as it is");
+            (*on_record_)(record.value);
+            return;
+        }
+        auto now = unix_ms();
+        for (const auto& peer : set.peers) {
+            if (peer.id == options_.id) continue;
+            if (peer.nat) peer_mappings_[peer.id] = mapping_of_word(peer.nat->mapping);
+            auto signature = signature_of(peer);
+            auto last = latest_.find(peer.id);
+            bool failed = last == latest_.end() ||
+                          (last->second.outcome != "punched" && last->second.outcome != "direct");
+            bool retry_due = failed && now - attempted_ms_[peer.id] >= kRetryFailedMs;
+            if (punched_for_[peer.id] != signature || retry_due) want(peer.id, now);
+            punched_for_[peer.id] = signature;
+        }
+        set_ = std::move(set);
+        set_dirty_ = true;
+        emit_if_settled();
+    }
+
+    // Writes the current peer-set with the latest results once none of its peers is pending.
+    void emit_if_settled() {
+        if (!set_ || !set_dirty_) return;
+        std::vector<PeerResult> results;
+        for (const auto& peer : set_->peers) {
+            if (pending(peer.id)) return;
+            if (auto it = latest_.find(peer.id); it != latest_.end()) results.push_back(it->second);
+        }
+        (*on_record_)(io::to_json(apply_results(*set_, results)));
+        set_dirty_ = false;
+    }
+
     void send(const Message& m, const net::Endpoint& to) {
         Sealer sealer(options_.secret);
         send_with(sealer, m, to);
@@ -113,7 +229,7 @@ class ClientRun {
         m.type = Type::reg;
         m.network = options_.network;
         m.id = options_.id;
-        m.flags = mapping_flags(options_.session.own_mapping);
+        m.flags = mapping_flags(own_mapping_);
         if (auto local = port_.local_towards(options_.server)) m.candidates.push_back(*local);
         for (const auto& c : options_.extra_candidates) {
             if (m.candidates.size() < kMaxCandidates) m.candidates.push_back(c);
@@ -146,6 +262,11 @@ class ClientRun {
             loop_.stop();
             return;
         }
+        if (follow_ && input_ended_ && feed_.bytes_seen() > 0 && nothing_pending()) {
+            emit_if_settled();
+            loop_.stop();  // the input ended: finish with the pipeline
+            return;
+        }
         loop_.call_at(net::Clock::now() + std::chrono::milliseconds(kTickMs), [this] { tick(); });
     }
 
@@ -153,8 +274,9 @@ class ClientRun {
         for (auto& p : peers_) {
             if (p.result) continue;
             if (!p.session) {
-                if (now - started_ms_ >= options_.window_ms) {
-                    finish(p, unreachable(p.id, now - started_ms_));
+                if (!p.wanted) continue;
+                if (now - p.wanted_since_ms >= options_.window_ms) {
+                    finish(p, unreachable(p.id, now - p.wanted_since_ms));
                 } else if (now >= p.next_connect_ms) {
                     send_connect(p, now);
                 }
@@ -182,11 +304,18 @@ class ClientRun {
         log_.info("peer " + p.id + ": " + r.outcome +
                   (r.remote ? " via " + r.remote->to_string() : std::string()));
         p.result = r;
+        p.wanted = false;
+        latest_[p.id] = r;
+        attempted_ms_[p.id] = unix_ms();
         if (on_result_) on_result_(r);
         if (follow_) {
             // A following node forgets finished sessions so the peer can punch again later.
             p.session.reset();
             p.result.reset();
+            if (set_) {
+                set_dirty_ = true;
+                emit_if_settled();
+            }
         }
     }
 
@@ -230,21 +359,21 @@ class ClientRun {
     }
 
     void introduced(const Message& m, std::uint64_t now) {
-        auto it = std::find_if(peers_.begin(), peers_.end(),
-                               [&](const auto& p) { return p.id == m.peer; });
-        if (it == peers_.end()) {
-            if (!follow_) return;
-            peers_.push_back({m.peer, nullptr, {}, 0, std::nullopt});
-            it = std::prev(peers_.end());
-        }
+        auto known = std::any_of(peers_.begin(), peers_.end(),
+                                 [&](const auto& p) { return p.id == m.peer; });
+        if (!known && !follow_) return;
+        auto* it = &state_of(m.peer);
         if (it->session || it->result) return;
+        it->wanted = false;  // the introduction is here
         log_.debug("introduced to " + m.peer + " at " +
                    (m.observed ? m.observed->to_string() : "?"));
         it->candidates = m.candidates;
-        auto hint = options_.peer_mappings.find(m.peer);
+        auto hint = peer_mappings_.find(m.peer);
+        auto config = options_.session;
+        config.own_mapping = own_mapping_;
         it->session = std::make_unique<Session>(
-            options_.id, m, now, options_.session,
-            hint == options_.peer_mappings.end() ? Mapping::unknown : hint->second);
+            options_.id, m, now, config,
+            hint == peer_mappings_.end() ? Mapping::unknown : hint->second);
         if (it->session->role() == Role::sweeper)
             log_.info("peer " + m.peer + " maps per destination: sweeping ports of " +
                       (m.observed ? m.observed->to_string() : "?"));
@@ -257,7 +386,19 @@ class ClientRun {
     bool follow_;
     const ResultSink& on_result_;
     net::EventLoop loop_;
-    std::vector<PeerState> peers_;  // grows when a following node is introduced to new peers
+    std::deque<PeerState> peers_;  // grows when a following node is introduced to new peers
+    Mapping own_mapping_;          // a nat.report on the input updates it
+    std::map<std::string, Mapping> peer_mappings_;
+    // --follow with input
+    int input_fd_ = -1;
+    const RecordSink* on_record_ = nullptr;
+    io::NdjsonFeed feed_;
+    bool input_ended_ = false;
+    std::optional<io::PeerSet> set_;                     // the latest peer-set of our network
+    bool set_dirty_ = false;                             // results or set changed since written
+    std::map<std::string, PeerResult> latest_;           // per peer, the last outcome
+    std::map<std::string, std::uint64_t> attempted_ms_;  // when it came
+    std::map<std::string, std::string> punched_for_;     // the entry it was punched for
     bool registered_ = false;
     std::uint64_t started_ms_ = 0;
     std::uint64_t next_register_ms_ = 0;
@@ -267,9 +408,17 @@ class ClientRun {
 
 std::vector<PeerResult> punch_peers(const stun::LocalPort& port, const ClientOptions& options,
                                     const std::vector<std::string>& peers, io::Log& log,
-                                    bool follow, const ResultSink& on_result) {
-    ClientRun run(port, options, log, follow, on_result);
+                                    const ResultSink& on_result) {
+    ClientRun run(port, options, log, false, on_result);
     return run.run(peers);
+}
+
+void follow(const stun::LocalPort& port, const ClientOptions& options,
+            const std::vector<std::string>& peers, int input_fd, io::Log& log,
+            const RecordSink& on_record, const ResultSink& on_result) {
+    ClientRun run(port, options, log, true, on_result);
+    if (input_fd >= 0) run.read_input(input_fd, on_record);
+    run.run(peers);
 }
 
 io::PeerSet apply_results(io::PeerSet set, const std::vector<PeerResult>& results) {
@@ -371,8 +520,7 @@ void punch_sets(const stun::LocalPort& port, const ClientOptions& options, const
         set_options.network = set->network;
         set_options.peer_mappings = mappings_of(*set);
         if (input.own_mapping) set_options.session.own_mapping = *input.own_mapping;
-        auto got =
-            punch_peers(port, set_options, peers_to_punch(*set, options.id), log, false, on_result);
+        auto got = punch_peers(port, set_options, peers_to_punch(*set, options.id), log, on_result);
         out.write(io::to_json(apply_results(*set, got)));
     }
 }

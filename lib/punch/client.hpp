@@ -43,13 +43,25 @@ struct PeerResult {
 };
 
 // One-shot: registers, punches to every peer in `peers` at once, returns one result per peer
-// (in the same order). Throws natkit::Error(unavailable) when the server does not answer.
-// With `follow`, keeps the registration alive and answers introductions until killed, calling
-// `on_result` for each finished session (peers may then be empty).
+// (in the same order), calling `on_result` for each as it finishes. Throws
+// natkit::Error(unavailable) when the server does not answer.
 using ResultSink = std::function<void(const PeerResult&)>;
 std::vector<PeerResult> punch_peers(const stun::LocalPort& port, const ClientOptions& options,
                                     const std::vector<std::string>& peers, io::Log& log,
-                                    bool follow = false, const ResultSink& on_result = {});
+                                    const ResultSink& on_result = {});
+
+// --follow: stays registered and answers introductions (a session per peer that asks; each
+// result to `on_result`), punching `peers` once at the start. With `input_fd` (stdin; -1 for
+// none) it also reads NDJSON as it arrives: each peer-set of our network has its peers punched
+// (again when a peer's key, endpoint or candidates change, or a failed one after 30 s) and is
+// written to `on_record` with what answered once none of them is pending, and again whenever a
+// later result changes it; a nat.report sets this node's own mapping; other records pass
+// through. Ends when that input ends (after it delivered anything) and no session is left;
+// never when there was no input at all. Bad input throws natkit::data_error (65).
+using RecordSink = std::function<void(const io::json&)>;
+void follow(const stun::LocalPort& port, const ClientOptions& options,
+            const std::vector<std::string>& peers, int input_fd, io::Log& log,
+            const RecordSink& on_record, const ResultSink& on_result);
 
 // The peer-set with each handled peer's endpoint (when one answered) and path set.
 io::PeerSet apply_results(io::PeerSet set, const std::vector<PeerResult>& results);

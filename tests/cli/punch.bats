@@ -232,3 +232,42 @@ peer_set() {  # peer_set ID...
     grep -q '"peer":"c1","local":"127.0.0.1:41010","remote":"127.0.0.1:41011"' "$WORK/f.out"
     grep -q '"peer":"c2"' "$WORK/f.out"
 }
+
+@test "--follow reads peer-sets as they come, writes each back with what answered, ends with its input" {
+    mkfifo "$WORK/in"
+    punch --server 127.0.0.1 --id f --network home --follow --secret-file "$WORK/secret" \
+        -p 41030 <"$WORK/in" >"$WORK/ff.out" 2>"$WORK/ff.err" &
+    local f=$! w i
+    exec {w}>"$WORK/in"
+    sleep 0.3
+    punch --server 127.0.0.1 --id c1 --network home --peer f --secret-file "$WORK/secret" \
+        -p 41031 >"$WORK/c1.out" 2>/dev/null &
+    local c=$!
+    peer_set f c1 >&"$w"
+    wait "$c"
+    for i in $(seq 1 50); do
+        grep -q '"kind":"peer-set"' "$WORK/ff.out" && break
+        sleep 0.1
+    done
+    cat "$WORK/ff.out" "$WORK/ff.err"
+    grep '"kind":"peer-set"' "$WORK/ff.out" |
+        grep -q '"id":"c1".*"endpoint":"127.0.0.1:41031".*"path":"direct"'
+    grep -q '"kind":"punch.result","peer":"c1"' "$WORK/ff.out"
+    # Records of other kinds pass through; the end of the input ends the follower.
+    echo '{"kind":"other","x":1}' >&"$w"
+    exec {w}>&-
+    for i in $(seq 1 50); do
+        kill -0 "$f" 2>/dev/null || break
+        sleep 0.1
+    done
+    ! kill -0 "$f" 2>/dev/null || { kill "$f"; false; }
+    wait "$f"
+    grep -q '"kind":"other","x":1' "$WORK/ff.out"
+}
+
+@test "--follow: bad input on stdin exits 65 naming the line" {
+    run punch --server 127.0.0.1 --id f --follow --secret-file "$WORK/secret" -p 41032 \
+        <<<$'{"kind":"x"}\n{"kind":"peer-set","network":"default","peers":[{"id":"b"}]}'
+    [ "$status" -eq 65 ]
+    [[ "$output" == *"stdin:2: field 'peers[0]"* ]]
+}

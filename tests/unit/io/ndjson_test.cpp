@@ -348,3 +348,42 @@ TEST_CASE("describe: short descriptions for messages") {
     CHECK(describe(json()) == "null");
     CHECK(describe(json(std::string(100, 'x'))).size() < 60);
 }
+
+TEST_CASE("feed: records come out as their lines complete, with the stream's line numbers") {
+    NdjsonFeed feed;
+    CHECK(feed.feed(R"({"kind":"a"})").empty());  // no newline yet
+    auto first = feed.feed("\n\n{\"kind\":");
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].value["kind"] == "a");
+    CHECK(first[0].line == 1);
+    auto second = feed.feed("\"b\"}\r\n{\"kind\":\"c\"}");
+    REQUIRE(second.size() == 1);
+    CHECK(second[0].value["kind"] == "b");
+    CHECK(second[0].line == 3);
+    auto last = feed.finish();  // a last line without its newline
+    REQUIRE(last.size() == 1);
+    CHECK(last[0].line == 4);
+    CHECK(feed.finish().empty());
+    CHECK(feed.bytes_seen() == 40);
+}
+
+TEST_CASE("feed: a bad line is bad input naming its line, as the reader would") {
+    NdjsonFeed feed("stdin");
+    feed.feed("{\"kind\":\"a\"}\n");
+    auto problem = [&](const std::string& text) {
+        try {
+            feed.feed(text + "\n");
+        } catch (const Error& e) {
+            CHECK(e.code() == ExitCode::data);
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK(problem("{\"kind\":") ==
+          "stdin:2: invalid JSON: syntax error while parsing value - "
+          "unexpected end of input; expected '[', '{', or a literal "
+          "(one record a line is expected)");
+    CHECK(problem("[1]").starts_with("stdin:3: invalid JSON: expected an object"));
+    CHECK(problem("{\"x\":1}").starts_with("stdin:4: field 'kind': missing"));
+    CHECK(problem("{\"kind\":7}").starts_with("stdin:5: field 'kind': expected a string"));
+}
