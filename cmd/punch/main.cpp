@@ -82,10 +82,11 @@ int run_client(const po::variables_map& vm, io::Log& log, const io::CommonOption
     options.session.timeout_ms = static_cast<std::uint64_t>(positive(vm, "timeout"));
     options.window_ms = static_cast<std::uint64_t>(positive(vm, "window"));
     options.register_timeout_ms = static_cast<std::uint64_t>(positive(vm, "register-timeout"));
+    options.keepalive_ms = 1000ULL * static_cast<unsigned>(positive(vm, "keepalive"));
     options.session.sweep_ports = static_cast<std::uint32_t>(non_negative(vm, "sweep-ports"));
     options.session.sweep_rate = static_cast<std::uint32_t>(positive(vm, "sweep-rate"));
     if (vm.count("nat-report"))
-        options.session.own_mapping = punch::read_nat_report(vm["nat-report"].as<std::string>());
+        options.session.own = punch::read_nat_report(vm["nat-report"].as<std::string>());
     options.secret = secret_of(vm);
     bool follow = vm["follow"].as<bool>();
     bool results = vm["results"].as<bool>();
@@ -144,6 +145,8 @@ int run(int argc, char** argv, char** envp) {
          "client: how long to wait for a peer to register, ms")
         ("register-timeout", po::value<int>()->default_value(2000),
          "client: rendezvous answer deadline, ms (exit 69 after)")
+        ("keepalive", po::value<int>()->default_value(15),
+         "client: re-register every S seconds (--follow: notices NAT rebinding)")
         ("listen", po::value<std::vector<std::string>>(), "serve: ADDR:PORT (default [::]:3480)")
         ("ttl", po::value<int>()->default_value(60), "serve: registration lifetime, s")
         ("rate", po::value<int>()->default_value(50), "serve: packets per second per source")

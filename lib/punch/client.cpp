@@ -22,7 +22,6 @@ namespace {
 constexpr std::uint64_t kTickMs = 10;
 constexpr std::uint64_t kRegisterRetryMs = 250;
 constexpr std::uint64_t kConnectRetryMs = 500;
-constexpr std::uint64_t kKeepaliveMs = 15'000;
 constexpr std::uint64_t kFreshnessMs = 30'000;
 constexpr std::size_t kRequestPadding = 512;      // the server answers nothing larger than this
 constexpr std::uint64_t kRetryFailedMs = 30'000;  // --follow: a failed peer again on a new set
@@ -40,6 +39,7 @@ struct PeerState {
     std::unique_ptr<Session> session;
     std::vector<net::Endpoint> candidates;  // as the server introduced them
     bool wanted = false;                    // we ask the server for an introduction
+    std::optional<Message> deferred;        // an introduction that waits for a sweep to end
     std::uint64_t wanted_since_ms = 0;
     std::uint64_t next_connect_ms = 0;
     std::optional<PeerResult> result;  // one-shot: the outcome, once there is one
@@ -86,7 +86,7 @@ class ClientRun {
           log_(log),
           follow_(follow),
           on_result_(on_result),
-          own_mapping_(options.session.own_mapping),
+          own_(options.session.own),
           peer_mappings_(options.peer_mappings) {}
 
     // --follow with input: records from `fd` as they arrive (see follow()).
@@ -110,8 +110,11 @@ class ClientRun {
                                     std::to_string(options_.register_timeout_ms) +
                                     " ms: check --server, the secret and the firewall");
         }
-        std::vector<PeerResult> results;
-        for (auto& p : peers_) results.push_back(p.result ? *p.result : unreachable(p.id, 0));
+        std::vector<PeerResult> results;  // for the peers asked for, not those that asked us
+        for (const auto& id : peers) {
+            const auto& p = state_of(id);
+            results.push_back(p.result ? *p.result : unreachable(p.id, 0));
+        }
         return results;
     }
 
@@ -120,26 +123,39 @@ class ClientRun {
         auto it =
             std::find_if(peers_.begin(), peers_.end(), [&](const auto& p) { return p.id == id; });
         if (it != peers_.end()) return *it;
-        peers_.push_back({id, nullptr, {}, false, 0, 0, std::nullopt});
+        peers_.push_back({id, nullptr, {}, false, std::nullopt, 0, 0, std::nullopt});
         return peers_.back();
     }
 
     void want(const std::string& id, std::uint64_t now) {
         auto& p = state_of(id);
-        if (p.session || p.wanted) return;  // its result is on the way
+        if (p.session || p.wanted || p.deferred) return;  // its result is on the way
         p.wanted = true;
         p.wanted_since_ms = now;
         p.next_connect_ms = now;
     }
 
     bool pending(const std::string& id) const {
-        return std::any_of(peers_.begin(), peers_.end(),
-                           [&](const auto& p) { return p.id == id && (p.session || p.wanted); });
+        return std::any_of(peers_.begin(), peers_.end(), [&](const auto& p) {
+            return p.id == id && (p.session || p.wanted || p.deferred);
+        });
+    }
+
+    bool sweeping() const {
+        return std::any_of(peers_.begin(), peers_.end(), [](const auto& p) {
+            return p.session && p.session->role() == Role::sweeper && !p.session->finished();
+        });
+    }
+
+    bool would_sweep(const std::string& id) const {
+        auto hint = peer_mappings_.find(id);
+        return hint != peer_mappings_.end() &&
+               role_of(own_, hint->second, options_.session) == Role::sweeper;
     }
 
     bool nothing_pending() const {
         return std::none_of(peers_.begin(), peers_.end(),
-                            [](const auto& p) { return p.session || p.wanted; });
+                            [](const auto& p) { return p.session || p.wanted || p.deferred; });
     }
 
     // --- input (follow) ---
@@ -163,7 +179,7 @@ class ClientRun {
 
     void take(const io::InputRecord& record) {
         const auto& kind = record.value["kind"];
-        if (kind == "nat.report") own_mapping_ = mapping_of_report(record, "stdin");
+        if (kind == "nat.report") own_ = own_nat_of_report(record, "stdin");
         if (kind != "peer-set") {
             (*on_record_)(record.value);
             return;
@@ -229,14 +245,14 @@ class ClientRun {
         m.type = Type::reg;
         m.network = options_.network;
         m.id = options_.id;
-        m.flags = mapping_flags(own_mapping_);
+        m.flags = mapping_flags(own_.mapping);
         if (auto local = port_.local_towards(options_.server)) m.candidates.push_back(*local);
         for (const auto& c : options_.extra_candidates) {
             if (m.candidates.size() < kMaxCandidates) m.candidates.push_back(c);
         }
         m.pad_to = kRequestPadding;
         send(m, options_.server);
-        next_register_ms_ = now + (registered_ ? kKeepaliveMs : kRegisterRetryMs);
+        next_register_ms_ = now + (registered_ ? options_.keepalive_ms : kRegisterRetryMs);
     }
 
     void send_connect(PeerState& p, std::uint64_t now) {
@@ -257,7 +273,10 @@ class ClientRun {
             return;
         }
         if (now >= next_register_ms_) send_register(now);
-        if (registered_) drive_peers(now);
+        if (registered_) {
+            start_deferred(now);
+            drive_peers(now);
+        }
         if (!follow_ && registered_ && all_done()) {
             loop_.stop();
             return;
@@ -277,6 +296,8 @@ class ClientRun {
                 if (!p.wanted) continue;
                 if (now - p.wanted_since_ms >= options_.window_ms) {
                     finish(p, unreachable(p.id, now - p.wanted_since_ms));
+                } else if (sweeping() && would_sweep(p.id)) {
+                    continue;  // one sweep at a time: ask for this one when the other is over
                 } else if (now >= p.next_connect_ms) {
                     send_connect(p, now);
                 }
@@ -345,8 +366,11 @@ class ClientRun {
             if (!registered_)
                 log_.info("registered; the server sees us as " +
                           (m.observed ? m.observed->to_string() : "?"));
+            if (registered_ && m.observed && observed_ && *m.observed != *observed_)
+                moved(*observed_, *m.observed, now);
+            if (m.observed) observed_ = m.observed;
             registered_ = true;
-            next_register_ms_ = std::min(next_register_ms_, now + kKeepaliveMs);
+            next_register_ms_ = std::min(next_register_ms_, now + options_.keepalive_ms);
         } else if (from_server && m.type == Type::introduce) {
             introduced(m, now);
         } else if (m.type == Type::probe || m.type == Type::probe_ack) {
@@ -358,22 +382,61 @@ class ClientRun {
         }
     }
 
+    // NAT rebinding (a new public address or port): every hole punched so far is gone, and
+    // the peers still send to the old endpoint. A following node punches them all again.
+    void moved(const net::Endpoint& from, const net::Endpoint& to, std::uint64_t now) {
+        log_.warning("the rendezvous now sees this node at " + to.to_string() + " (was " +
+                     from.to_string() + "): NAT rebinding" +
+                     (follow_ ? ", punching every peer again" : ""));
+        if (!follow_) return;
+        for (const auto& [id, result] : latest_) want(id, now);
+        if (set_) {
+            for (const auto& peer : set_->peers) {
+                if (peer.id != options_.id) want(peer.id, now);
+            }
+        }
+    }
+
     void introduced(const Message& m, std::uint64_t now) {
-        auto known = std::any_of(peers_.begin(), peers_.end(),
-                                 [&](const auto& p) { return p.id == m.peer; });
-        if (!known && !follow_) return;
+        // A peer not in our set still gets its session (it has our network's secret, and a
+        // one-shot run waits for it), so a node that learned of us first is not left alone.
         auto* it = &state_of(m.peer);
-        if (it->session || it->result) return;
+        if (it->session || it->result || it->deferred) return;
         it->wanted = false;  // the introduction is here
+        if (sweeping() && role_of(own_, peer_mapping(m), options_.session) == Role::sweeper) {
+            log_.info("peer " + m.peer + " waits until the running port sweep is over");
+            it->deferred = m;
+            return;
+        }
+        start_session(*it, m, now);
+    }
+
+    // One sweep at a time: the next waiting introduction once the running sweep is over.
+    void start_deferred(std::uint64_t now) {
+        if (sweeping()) return;
+        for (auto& p : peers_) {
+            if (!p.deferred) continue;
+            auto m = *std::exchange(p.deferred, std::nullopt);
+            start_session(p, m, now);
+            return;
+        }
+    }
+
+    Mapping peer_mapping(const Message& introduction) const {
+        auto said = mapping_of_flags(introduction.flags);
+        if (said != Mapping::unknown) return said;
+        auto hint = peer_mappings_.find(introduction.peer);
+        return hint == peer_mappings_.end() ? Mapping::unknown : hint->second;
+    }
+
+    void start_session(PeerState& peer, const Message& m, std::uint64_t now) {
+        auto* it = &peer;
         log_.debug("introduced to " + m.peer + " at " +
                    (m.observed ? m.observed->to_string() : "?"));
         it->candidates = m.candidates;
-        auto hint = peer_mappings_.find(m.peer);
         auto config = options_.session;
-        config.own_mapping = own_mapping_;
-        it->session = std::make_unique<Session>(
-            options_.id, m, now, config,
-            hint == peer_mappings_.end() ? Mapping::unknown : hint->second);
+        config.own = own_;
+        it->session = std::make_unique<Session>(options_.id, m, now, config, peer_mapping(m));
         if (it->session->role() == Role::sweeper)
             log_.info("peer " + m.peer + " maps per destination: sweeping ports of " +
                       (m.observed ? m.observed->to_string() : "?"));
@@ -387,7 +450,7 @@ class ClientRun {
     const ResultSink& on_result_;
     net::EventLoop loop_;
     std::deque<PeerState> peers_;  // grows when a following node is introduced to new peers
-    Mapping own_mapping_;          // a nat.report on the input updates it
+    OwnNat own_;                   // a nat.report on the input updates it
     std::map<std::string, Mapping> peer_mappings_;
     // --follow with input
     int input_fd_ = -1;
@@ -400,6 +463,7 @@ class ClientRun {
     std::map<std::string, std::uint64_t> attempted_ms_;  // when it came
     std::map<std::string, std::string> punched_for_;     // the entry it was punched for
     bool registered_ = false;
+    std::optional<net::Endpoint> observed_;  // this node, as the rendezvous last saw it
     std::uint64_t started_ms_ = 0;
     std::uint64_t next_register_ms_ = 0;
 };
@@ -447,26 +511,31 @@ io::json to_json(const PeerResult& r) {
     return j;
 }
 
-Mapping mapping_of_report(const io::InputRecord& record, const std::string& source) {
-    auto word = io::optional_string(record, source, "mapping").value_or("unknown");
-    auto mapping = mapping_of_word(word);
-    if (mapping == Mapping::unknown && word != "unknown") {
-        throw data_error(source, record.line, "mapping",
-                         "expected endpoint-independent, address-dependent, "
-                         "address-and-port-dependent or unknown, got \"" +
-                             word + "\"");
-    }
-    return mapping;
+OwnNat own_nat_of_report(const io::InputRecord& record, const std::string& source) {
+    auto word = [&](const char* field) {
+        auto value = io::optional_string(record, source, field).value_or("unknown");
+        if (value != "endpoint-independent" && value != "address-dependent" &&
+            value != "address-and-port-dependent" && value != "unknown") {
+            throw data_error(source, record.line, field,
+                             "expected endpoint-independent, address-dependent, "
+                             "address-and-port-dependent or unknown, got \"" +
+                                 value + "\"");
+        }
+        return value;
+    };
+    auto filtering = word("filtering");
+    return {mapping_of_word(word("mapping")),
+            filtering != "endpoint-independent" && filtering != "address-dependent"};
 }
 
-Mapping read_nat_report(const std::string& path) {
+OwnNat read_nat_report(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw usage_error("--nat-report " + path + ": " + std::strerror(errno));
     auto input = read_client_input(in, path);
-    if (!input.own_mapping) {
+    if (!input.own_nat) {
         throw Error(ExitCode::data, path + ": no nat.report record (nat-classify writes one)");
     }
-    return *input.own_mapping;
+    return *input.own_nat;
 }
 
 ClientInput read_client_input(std::istream& in, const std::string& source) {
@@ -474,7 +543,7 @@ ClientInput read_client_input(std::istream& in, const std::string& source) {
     io::NdjsonReader reader(in, source);
     while (auto record = reader.next()) {
         if (record->value["kind"] == "nat.report")
-            input.own_mapping = mapping_of_report(*record, source);
+            input.own_nat = own_nat_of_report(*record, source);
         bool is_set = record->value["kind"] == "peer-set";
         input.sets.push_back(is_set ? std::optional(io::peer_set_from_json(*record, source))
                                     : std::nullopt);
@@ -519,7 +588,7 @@ void punch_sets(const stun::LocalPort& port, const ClientOptions& options, const
         auto set_options = options;
         set_options.network = set->network;
         set_options.peer_mappings = mappings_of(*set);
-        if (input.own_mapping) set_options.session.own_mapping = *input.own_mapping;
+        if (input.own_nat) set_options.session.own = *input.own_nat;
         auto got = punch_peers(port, set_options, peers_to_punch(*set, options.id), log, on_result);
         out.write(io::to_json(apply_results(*set, got)));
     }

@@ -27,7 +27,9 @@ struct ClientOptions {
     std::vector<net::Endpoint> extra_candidates;  // --candidate, after the local address
     std::uint64_t register_timeout_ms = 2000;     // no answer: rendezvous unreachable (69)
     std::uint64_t window_ms = 10'000;             // how long to wait for a peer to show up
-    SessionConfig session;                        // session.own_mapping goes into registrations
+    std::uint64_t keepalive_ms = 15'000;          // re-registration: keeps the mapping, notices
+                                                  // rebinding (--follow punches again then)
+    SessionConfig session;                        // session.own.mapping goes into registrations
     std::map<std::string, Mapping>
         peer_mappings;  // from a peer-set, where an introduction is silent
 };
@@ -74,13 +76,13 @@ io::json to_json(const PeerResult& result);
 struct ClientInput {
     std::vector<io::InputRecord> records;
     std::vector<std::optional<io::PeerSet>> sets;  // one per record
-    std::optional<Mapping> own_mapping;            // from the last nat.report record, if any
+    std::optional<OwnNat> own_nat;                 // from the last nat.report record, if any
 };
 
-// This node's mapping from a nat.report record (nat-classify's output): its `mapping` field.
-Mapping mapping_of_report(const io::InputRecord& record, const std::string& source);
+// This node's NAT from a nat.report record (nat-classify's output): `mapping` and `filtering`.
+OwnNat own_nat_of_report(const io::InputRecord& record, const std::string& source);
 // The last nat.report in a file (`--nat-report FILE`); data_error when it holds none.
-Mapping read_nat_report(const std::string& path);
+OwnNat read_nat_report(const std::string& path);
 ClientInput read_client_input(std::istream& in, const std::string& source);
 
 // The one-shot client over its input: each peer-set's peers (all but this node) are punched

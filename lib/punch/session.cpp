@@ -19,10 +19,13 @@ std::optional<std::uint16_t> sweep_port(std::uint16_t base, std::uint32_t index)
     return std::nullopt;
 }
 
-Role role_of(Mapping own, Mapping peer, const SessionConfig& config) {
+Role role_of(const OwnNat& own, Mapping peer, const SessionConfig& config) {
     if (config.sweep_ports == 0 || config.sweep_rate == 0) return Role::plain;
-    if (own == Mapping::independent && peer == Mapping::dependent) return Role::sweeper;
-    if (own == Mapping::dependent && peer == Mapping::independent) return Role::swept;
+    if (own.mapping == Mapping::independent && own.filter_checks_ports &&
+        peer == Mapping::dependent)
+        return Role::sweeper;
+    // The peer may sweep (it alone knows its filter): wait for it.
+    if (own.mapping == Mapping::dependent && peer == Mapping::independent) return Role::swept;
     return Role::plain;
 }
 
@@ -39,14 +42,14 @@ Session::Session(std::string self_id, const Message& introduction, std::uint64_t
     if (introduction.observed) add_target(*introduction.observed);
     for (const auto& c : introduction.candidates) add_target(c);
     auto peer_mapping = mapping_of_flags(introduction.flags);
-    role_ = role_of(config_.own_mapping,
-                    peer_mapping == Mapping::unknown ? peer_hint : peer_mapping, config_);
+    role_ =
+        role_of(config_.own, peer_mapping == Mapping::unknown ? peer_hint : peer_mapping, config_);
     if (role_ == Role::sweeper && introduction.observed) sweep_base_ = introduction.observed;
     if (role_ == Role::sweeper && !sweep_base_) role_ = Role::plain;
-    if (role_ != Role::plain) {
-        deadline_ms_ +=
-            config_.sweep_delay_ms + std::uint64_t{config_.sweep_ports} * 1000 / config_.sweep_rate;
-    }
+    if (role_ == Role::sweeper) deadline_ms_ += config_.sweep_delay_ms + sweep_ms();
+    // The swept side waits for two sweeps: its peer sweeps one peer at a time and may finish
+    // another before it starts ours.
+    if (role_ == Role::swept) deadline_ms_ += config_.sweep_delay_ms + 2 * sweep_ms();
 }
 
 void Session::sweep(std::uint64_t now_ms, std::vector<Send>& out) {

@@ -14,19 +14,28 @@
 
 namespace natkit::punch {
 
+// What a node knows of its own NAT (from its nat.report).
+struct OwnNat {
+    Mapping mapping = Mapping::unknown;
+    // Only a filter that checks the source port (port-restricted cone) needs the sweep: a full
+    // or restricted cone lets the symmetric peer in once we have sent to its address.
+    bool filter_checks_ports = true;
+};
+
 struct SessionConfig {
     std::uint64_t timeout_ms = 3000;  // give up this long after the introduction
     std::uint64_t interval_ms = 50;   // between probe rounds
     std::uint64_t linger_ms = 1000;   // after our confirmation, wait for the peer's
-    Mapping own_mapping = Mapping::unknown;
+    OwnNat own;
     // The port sweep. A peer whose NAT maps per destination (symmetric) reaches us from a public
     // port nobody can observe, and a port-restricted NAT in front of us drops it until we have
-    // sent to exactly that port. So when our mapping is endpoint-independent and the peer's is
-    // not, we probe the peer's public address on up to `sweep_ports` ports, nearest the port the
-    // rendezvous saw first (port prediction for sequential allocators), at `sweep_rate` probes
-    // per second, starting `sweep_delay_ms` after the introduction (an easier path answers
-    // first) and stopping at the first packet from the peer. Both sides then wait as long as the
-    // sweep takes on top of timeout_ms. 0 ports: never sweep.
+    // sent to exactly that port. So when our mapping is endpoint-independent, our filter checks
+    // ports and the peer's mapping is not endpoint-independent, we probe the peer's public address
+    // on up to `sweep_ports` ports, nearest the port the rendezvous saw first (port prediction for
+    // sequential allocators), at `sweep_rate` probes per second, starting `sweep_delay_ms` after
+    // the introduction (an easier path answers first) and stopping at the first packet from the
+    // peer. The sweeper waits as long as the sweep takes on top of timeout_ms, the swept side twice
+    // that (a node sweeps one peer at a time, so ours may come second). 0 ports: never sweep.
     std::uint32_t sweep_ports = 64512;
     std::uint32_t sweep_rate = 16000;
     std::uint64_t sweep_delay_ms = 200;
@@ -40,7 +49,7 @@ std::optional<std::uint16_t> sweep_port(std::uint16_t base, std::uint32_t index)
 
 // What one side does in a pair, from both mappings (see SessionConfig).
 enum class Role { plain, sweeper, swept };
-Role role_of(Mapping own, Mapping peer, const SessionConfig& config);
+Role role_of(const OwnNat& own, Mapping peer, const SessionConfig& config);
 
 struct Send {
     net::Endpoint to;
@@ -79,6 +88,9 @@ class Session {
     Send probe_to(const net::Endpoint& to);
     void add_target(const net::Endpoint& e);
     void sweep(std::uint64_t now_ms, std::vector<Send>& out);
+    std::uint64_t sweep_ms() const {
+        return std::uint64_t{config_.sweep_ports} * 1000 / config_.sweep_rate;
+    }
 
     std::string self_;
     std::string peer_;

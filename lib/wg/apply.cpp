@@ -125,6 +125,8 @@ std::vector<DesiredPeer> desired_peers(const io::PeerSet& set, const std::string
         peer.public_key = entry.public_key;
         peer.endpoint = entry.endpoint;
         peer.allowed_ips = entry.allowed_ips;
+        peer.endpoint_confirmed =
+            entry.path && (*entry.path == "punched" || *entry.path == "direct");
         if (entry.persistent_keepalive) {
             peer.persistent_keepalive = static_cast<std::uint16_t>(*entry.persistent_keepalive);
         }

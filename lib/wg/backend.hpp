@@ -10,7 +10,7 @@
 namespace natkit::wg {
 
 class Backend {
-public:
+  public:
     virtual ~Backend() = default;
     // Reads the whole device (all peers, merged). Throws natkit::Error: failure (exit 1) with
     // a clear message when the interface does not exist; no_permission (77) without

@@ -35,7 +35,7 @@ using SystemTime = std::chrono::system_clock::time_point;
 
 struct Peer {
     Key public_key{};
-    std::optional<Key> preshared_key;        // absent = none (all-zero on the wire)
+    std::optional<Key> preshared_key;  // absent = none (all-zero on the wire)
     std::optional<net::Endpoint> endpoint;
     std::uint16_t persistent_keepalive = 0;  // seconds, 0 = off
     std::vector<AllowedIp> allowed_ips;      // kept sorted and unique by the code that builds it
@@ -57,13 +57,13 @@ struct Device {
 // One peer's part of a change, in WireGuard's own set semantics (WGPEER_F_* / UAPI keys).
 struct PeerChange {
     Key public_key{};
-    bool remove = false;                  // remove the peer (nothing else applies)
-    bool update_only = false;             // fail rather than create (never used to create)
+    bool remove = false;       // remove the peer (nothing else applies)
+    bool update_only = false;  // fail rather than create (never used to create)
     std::optional<std::optional<Key>> preshared_key;  // set: a key, or nullopt to clear
     std::optional<net::Endpoint> endpoint;
     std::optional<std::uint16_t> persistent_keepalive;
-    bool replace_allowed_ips = false;     // drop the peer's prefixes before adding these
-    std::vector<AllowedIp> allowed_ips;   // prefixes to add (after replace, if set)
+    bool replace_allowed_ips = false;    // drop the peer's prefixes before adding these
+    std::vector<AllowedIp> allowed_ips;  // prefixes to add (after replace, if set)
 };
 
 // What a backend writes: peers in order. Backends may split it into several messages but

@@ -107,7 +107,7 @@ class Planner {
     void plan_endpoint(const DesiredPeer& want, const Peer& live, PeerChange& change,
                        std::vector<std::string>& fields) {
         if (!want.endpoint || want.endpoint == live.endpoint) return;
-        if (auto reason = guard_reason(live)) {
+        if (auto reason = want.endpoint_confirmed ? std::nullopt : guard_reason(live)) {
             plan_.kept_endpoints.push_back(
                 {want.public_key, *live.endpoint, *want.endpoint, std::move(*reason)});
             return;

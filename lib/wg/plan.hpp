@@ -29,6 +29,9 @@ struct DesiredPeer {
     std::optional<net::Endpoint> endpoint;
     std::optional<std::uint16_t> persistent_keepalive;
     std::vector<AllowedIp> allowed_ips;  // the peer's whole list
+    // punch had an answer from this endpoint just now (the peer-set's path is punched or
+    // direct): it is fresher evidence than a handshake, so the endpoint guard does not apply.
+    bool endpoint_confirmed = false;
 };
 
 enum class EndpointPolicy { guard, always };

@@ -151,14 +151,17 @@ TEST_CASE("sweep ports alternate around the base and cover the range once") {
 TEST_CASE("who sweeps: the endpoint-independent side, towards a peer that maps per destination") {
     SessionConfig c;
     using M = Mapping;
-    CHECK(role_of(M::independent, M::dependent, c) == Role::sweeper);
-    CHECK(role_of(M::dependent, M::independent, c) == Role::swept);
-    CHECK(role_of(M::dependent, M::dependent, c) == Role::plain);
-    CHECK(role_of(M::independent, M::independent, c) == Role::plain);
-    CHECK(role_of(M::unknown, M::dependent, c) == Role::plain);
-    CHECK(role_of(M::independent, M::unknown, c) == Role::plain);
+    OwnNat port_restricted{M::independent, true}, cone{M::independent, false};
+    OwnNat symmetric{M::dependent, true}, unknown{};
+    CHECK(role_of(port_restricted, M::dependent, c) == Role::sweeper);
+    CHECK(role_of(cone, M::dependent, c) == Role::plain);  // the peer's probes get in anyway
+    CHECK(role_of(symmetric, M::independent, c) == Role::swept);
+    CHECK(role_of(symmetric, M::dependent, c) == Role::plain);
+    CHECK(role_of(port_restricted, M::independent, c) == Role::plain);
+    CHECK(role_of(unknown, M::dependent, c) == Role::plain);
+    CHECK(role_of(port_restricted, M::unknown, c) == Role::plain);
     c.sweep_ports = 0;
-    CHECK(role_of(M::independent, M::dependent, c) == Role::plain);
+    CHECK(role_of(port_restricted, M::dependent, c) == Role::plain);
 }
 
 namespace {
@@ -171,7 +174,7 @@ Message hard_introduction() {
 
 SessionConfig easy_config() {
     SessionConfig c;
-    c.own_mapping = Mapping::independent;
+    c.own = {Mapping::independent, true};
     c.sweep_ports = 5000;
     c.sweep_rate = 10000;  // 10 a millisecond: the sweep takes 500 ms
     c.sweep_delay_ms = 200;
@@ -230,7 +233,7 @@ TEST_CASE("a sweep pair waits as long as the sweep takes; a plain pair gives up 
     c.timeout_ms = 1000;
     Session sweeper("easy", hard_introduction(), 0, c);
     auto hard = c;
-    hard.own_mapping = Mapping::dependent;
+    hard.own = {Mapping::dependent, true};
     auto easy_intro = introduction("easy", "203.0.113.3:51820");
     easy_intro.flags = kFlagMappingIndependent;
     Session swept("hard", easy_intro, 0, hard);
@@ -251,8 +254,11 @@ TEST_CASE("a sweep pair waits as long as the sweep takes; a plain pair gives up 
         swept.on_timer(t);
     }
     CHECK(sweeper.outcome() == Outcome::failed);
-    CHECK(swept.outcome() == Outcome::failed);
     CHECK(sweeper.elapsed_ms() == 1700);
+    CHECK_FALSE(swept.finished());  // room for a sweep of another peer first
+    for (std::uint64_t t = 1750; t <= 2200; t += 50) swept.on_timer(t);
+    CHECK(swept.outcome() == Outcome::failed);
+    CHECK(swept.elapsed_ms() == 2200);
 }
 
 TEST_CASE("a silent introduction falls back to the peer-set's hint") {

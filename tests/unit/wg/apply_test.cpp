@@ -207,3 +207,18 @@ TEST_CASE("apply: kept endpoints are in the record") {
     CHECK(record["kept_endpoints"][0]["reason"].get<std::string>().find("handshake") == 0);
     CHECK(backend.device.peers[0].endpoint == net::Endpoint::parse("198.51.100.9:3333"));
 }
+
+TEST_CASE("apply: a peer's endpoint is confirmed when punch says punched or direct") {
+    auto confirmed = [](const std::string& path) {
+        std::istringstream in(set_json({peer_json(
+            1, R"("10.0.0.1/32")", R"(,"endpoint":"203.0.113.7:51820","path":")" + path + "\"")}));
+        io::NdjsonReader reader(in);
+        auto record = reader.next();
+        auto set = io::peer_set_from_json(*record, "stdin");
+        return desired_peers(set, "stdin", record->line).at(0).endpoint_confirmed;
+    };
+    CHECK(confirmed("punched"));
+    CHECK(confirmed("direct"));
+    CHECK_FALSE(confirmed("relay"));
+    CHECK_FALSE(confirmed("unreachable"));
+}

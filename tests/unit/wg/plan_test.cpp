@@ -203,6 +203,18 @@ TEST_CASE("plan: the endpoint guard keeps an endpoint with a recent handshake") 
     CHECK(make_plan(desired, device, {}, kNow).change.peers.size() == 1);
 }
 
+TEST_CASE("plan: an endpoint punch just confirmed is not guarded (NAT rebinding heals)") {
+    auto peer = live(1, {"10.0.0.1/32"}, "198.51.100.9:3333");
+    peer.last_handshake = kNow - 20s;  // before the peer's NAT moved
+    auto device = device_of({peer});
+    auto desired = std::vector{want(1, {"10.0.0.1/32"}, "203.0.113.7:51820")};
+    desired[0].endpoint_confirmed = true;
+    auto plan = make_plan(desired, device, {}, kNow);
+    REQUIRE(plan.change.peers.size() == 1);
+    CHECK(plan.change.peers[0].endpoint == endpoint("203.0.113.7:51820"));
+    CHECK(plan.kept_endpoints.empty());
+}
+
 TEST_CASE("plan: the guard still lets other fields through") {
     auto peer = live(1, {"10.0.0.1/32"}, "198.51.100.9:3333");
     peer.last_handshake = kNow - 1s;
