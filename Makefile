@@ -39,12 +39,14 @@ lab-test: build
 kernel-test:
 	bats --print-output-on-failure tests/kernel
 
-# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
-asan:
-	$(MAKE) unit BUILD=build-asan CMAKE_FLAGS="-DNATKIT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, in the sanitized clang build
+# that the fuzz targets use too (one build for both).
+asan: fuzz-build
+	ctest --test-dir build-fuzz --output-on-failure
 
+# clang with ASan+UBSan and libFuzzer's coverage: the fuzz targets and the unit tests.
 fuzz-build:
-	CXX=clang++ cmake -S . -B build-fuzz -DNATKIT_FUZZ=ON -DNATKIT_TESTS=OFF \
+	CXX=clang++ cmake -S . -B build-fuzz -DNATKIT_FUZZ=ON -DNATKIT_TESTS=ON \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNATKIT_SANITIZE=ON >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
 
@@ -62,8 +64,10 @@ install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The .deb (natkit_VERSION_ARCH.deb in $(DEB_BUILD)/): a build of its own for the prefix /usr.
+# With DEB_BUILD=$(BUILD) (CI, after `make test PREFIX=/usr`) the tested build is packaged as it is.
 deb:
-	cmake -S . -B $(DEB_BUILD) -DCMAKE_INSTALL_PREFIX=/usr -DNATKIT_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake -S . -B $(DEB_BUILD) -DCMAKE_INSTALL_PREFIX=/usr \
+	  $(if $(filter $(abspath $(BUILD)),$(abspath $(DEB_BUILD))),,-DNATKIT_TESTS=OFF) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(DEB_BUILD) -j $(JOBS)
 	cd $(DEB_BUILD) && cpack -G DEB
 
