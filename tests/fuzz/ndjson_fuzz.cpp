@@ -1,9 +1,12 @@
-// Arbitrary bytes as tool input: the reader, stun.binding validation, the writer and the text
-// printer may only ever throw natkit::Error; to_json(from_json(...)) must be stable.
+// Arbitrary bytes as tool input: the reader, the feed (input in pieces), stun.binding
+// validation, the writer and the text printer may only ever throw natkit::Error;
+// to_json(from_json(...)) must be stable.
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "io/error.hpp"
 #include "io/ndjson.hpp"
@@ -34,9 +37,30 @@ void write_all_formats(const json& value) {
     }
 }
 
+// The same bytes through NdjsonFeed (punch --follow's stdin), in two pieces cut where the first
+// byte says: only natkit::Error for bad input, and every record an object with a kind and a line.
+void check_feed(std::string_view text) {
+    std::size_t cut = text.empty() ? 0 : static_cast<unsigned char>(text[0]) % (text.size() + 1);
+    NdjsonFeed feed("fuzz");
+    std::vector<InputRecord> got;
+    try {
+        for (auto piece : {text.substr(0, cut), text.substr(cut)}) {
+            for (auto& r : feed.feed(piece)) got.push_back(std::move(r));
+        }
+        for (auto& r : feed.finish()) got.push_back(std::move(r));
+    } catch (const natkit::Error&) {
+        return;
+    }
+    for (const auto& r : got) {
+        if (!r.value.is_object() || !r.value.contains("kind")) __builtin_trap();
+        if (r.line == 0) __builtin_trap();
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    check_feed(std::string_view(reinterpret_cast<const char*>(data), size));
     std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
     NdjsonReader reader(in, "fuzz");
     try {
