@@ -19,6 +19,18 @@ std::optional<std::uint16_t> sweep_port(std::uint16_t base, std::uint32_t index)
     return std::nullopt;
 }
 
+int path_rank(const net::Endpoint& endpoint) {
+    auto a = endpoint.address.unmapped();
+    const auto& b = a.bytes;
+    if (a.family == net::Family::v4) {
+        bool private_v4 = b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+                          (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254);
+        return private_v4 ? 0 : 2;
+    }
+    bool site = (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+    return site ? 0 : 1;
+}
+
 Role role_of(const OwnNat& own, Mapping peer, const SessionConfig& config) {
     if (config.sweep_ports == 0 || config.sweep_rate == 0) return Role::plain;
     if (own.mapping == Mapping::independent && own.filter_checks_ports &&
@@ -92,7 +104,7 @@ std::vector<Send> Session::on_timer(std::uint64_t now_ms) {
     if (finished_ || now_ms < next_ms_) return {};
     std::vector<Send> out;
     if (outcome_ == Outcome::punched) {
-        if (peer_confirmed_ || now_ms >= confirmed_ms_ + config_.linger_ms) {
+        if ((peer_confirmed_ && settled(now_ms)) || now_ms >= confirmed_ms_ + config_.linger_ms) {
             finished_ = true;
             return {};
         }
@@ -144,9 +156,20 @@ std::vector<Send> Session::on_message(const Message& m, const net::Endpoint& fro
         confirmed_ms_ = now_ms;
         out.push_back(probe_to(source));  // tells the peer at once that we are confirmed
         next_ms_ = now_ms + config_.interval_ms;
+    } else if (m.type == Type::probe_ack && outcome_ == Outcome::punched &&
+               path_rank(source) < path_rank(*remote_)) {
+        remote_ = source;  // a better kind of path answered too (the same LAN, IPv6): keep it
+        out.push_back(probe_to(source));
     }
-    if (outcome_ == Outcome::punched && peer_confirmed_) finished_ = true;
+    if (outcome_ == Outcome::punched && peer_confirmed_ && settled(now_ms)) finished_ = true;
     return out;
+}
+
+bool Session::settled(std::uint64_t now_ms) const {
+    auto rank = path_rank(*remote_);
+    bool better_target = std::any_of(targets_.begin(), targets_.end(),
+                                     [&](const auto& t) { return path_rank(t) < rank; });
+    return !better_target || now_ms >= confirmed_ms_ + 2 * config_.interval_ms;
 }
 
 }  // namespace natkit::punch

@@ -47,6 +47,10 @@ inline constexpr std::uint16_t kSweepLowest = 1024;  // NATs do not map to the p
 // [kSweepLowest, 65535], going on along one side once the other is used up; nullopt past them.
 std::optional<std::uint16_t> sweep_port(std::uint16_t base, std::uint32_t index);
 
+// What kind of path an endpoint gives, best (0) first: the same site (a private IPv4 address,
+// an IPv6 unique-local or link-local one), global IPv6 (no NAT on the way), public IPv4.
+int path_rank(const net::Endpoint& endpoint);
+
 // What one side does in a pair, from both mappings (see SessionConfig).
 enum class Role { plain, sweeper, swept };
 Role role_of(const OwnNat& own, Mapping peer, const SessionConfig& config);
@@ -88,6 +92,9 @@ class Session {
     Send probe_to(const net::Endpoint& to);
     void add_target(const net::Endpoint& e);
     void sweep(std::uint64_t now_ms, std::vector<Send>& out);
+    // Confirmed, and no better path can still answer: on the best kind already, none of the
+    // targets is better, or the grace for a better one is over.
+    bool settled(std::uint64_t now_ms) const;
     std::uint64_t sweep_ms() const {
         return std::uint64_t{config_.sweep_ports} * 1000 / config_.sweep_rate;
     }

@@ -121,6 +121,8 @@ TEST_CASE("after confirming, the session lingers until the peer confirms too") {
     probe.flags = kFlagConfirmed;
     probe.token.fill(9);
     a.on_message(probe, ep("203.0.113.5:1111"), 70);
+    CHECK_FALSE(a.finished());  // its LAN candidate may still answer, for 2 probe intervals
+    a.on_timer(110);
     CHECK(a.finished());
     CHECK(a.outcome() == Outcome::punched);
 }
@@ -267,4 +269,61 @@ TEST_CASE("a silent introduction falls back to the peer-set's hint") {
     CHECK(s.role() == Role::sweeper);
     Session t("easy", introduction("hard", "203.0.113.5:40000"), 0, easy_config());
     CHECK(t.role() == Role::plain);
+}
+
+TEST_CASE("path ranks: the same site, then global IPv6, then public IPv4") {
+    CHECK(path_rank(ep("10.1.2.3:1")) == 0);
+    CHECK(path_rank(ep("172.20.0.1:1")) == 0);
+    CHECK(path_rank(ep("172.32.0.1:1")) == 2);
+    CHECK(path_rank(ep("192.168.1.20:1")) == 0);
+    CHECK(path_rank(ep("[fd00::1]:1")) == 0);
+    CHECK(path_rank(ep("[fe80::1]:1")) == 0);
+    CHECK(path_rank(ep("[2001:db8::9]:1")) == 1);
+    CHECK(path_rank(ep("203.0.113.9:1")) == 2);
+    CHECK(path_rank(ep("[::ffff:192.168.1.2]:1")) == 0);
+}
+
+TEST_CASE("a better kind of path that answers soon after the first is preferred") {
+    auto intro = introduction("b", "203.0.113.4:51820");  // candidate 10.0.0.9:51820 too
+    Message ack;
+    ack.type = Type::probe_ack;
+    ack.token = intro.token;
+    Message confirmed;
+    confirmed.type = Type::probe;
+    confirmed.id = "b";
+    confirmed.token = intro.token;
+    confirmed.flags = kFlagConfirmed;
+
+    SECTION("the LAN answers after the public endpoint: the LAN is kept") {
+        Session s("a", intro, 0);
+        s.on_timer(0);
+        s.on_message(ack, ep("203.0.113.4:51820"), 5);
+        CHECK(s.outcome() == Outcome::punched);
+        s.on_message(confirmed, ep("203.0.113.4:51820"), 6);
+        CHECK_FALSE(s.finished());  // the LAN candidate may still answer
+        s.on_message(ack, ep("10.0.0.9:51820"), 7);
+        CHECK(s.remote() == ep("10.0.0.9:51820"));
+        CHECK(s.finished());
+        CHECK(s.elapsed_ms() == 5);
+    }
+    SECTION("only the public endpoint answers: done after the grace") {
+        Session s("a", intro, 0);
+        s.on_timer(0);
+        s.on_message(ack, ep("203.0.113.4:51820"), 5);
+        s.on_message(confirmed, ep("203.0.113.4:51820"), 6);
+        s.on_timer(50);
+        CHECK_FALSE(s.finished());
+        s.on_timer(105);
+        CHECK(s.finished());
+        CHECK(s.remote() == ep("203.0.113.4:51820"));
+    }
+    SECTION("a worse kind answering later changes nothing") {
+        Session s("a", intro, 0);
+        s.on_timer(0);
+        s.on_message(ack, ep("10.0.0.9:51820"), 5);
+        s.on_message(ack, ep("203.0.113.4:51820"), 6);
+        CHECK(s.remote() == ep("10.0.0.9:51820"));
+        s.on_message(confirmed, ep("10.0.0.9:51820"), 7);
+        CHECK(s.finished());
+    }
 }
